@@ -1,0 +1,37 @@
+"""Application start-up: the QApplication, the main window, the event loop."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtWidgets import QApplication
+
+APP_NAME = "GPU Trainer"
+ORG_NAME = "GPU Trainer"
+
+
+def ensure_app() -> QApplication:
+    """The running QApplication, created on first use with the app's names set."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(ORG_NAME)
+    return app
+
+
+def create_main_window():
+    """A ready main window, without starting the event loop (tests call this)."""
+    from gui.main_window import MainWindow
+
+    ensure_app()
+    return MainWindow()
+
+
+def run_app(argv: list[str] | None = None) -> int:
+    app = ensure_app()
+    window = create_main_window()
+    window.show()
+    for path in argv or []:
+        window.load_csv(path)
+    return app.exec()

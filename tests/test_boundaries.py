@@ -1,0 +1,68 @@
+"""House rules: the engine loads no Qt, and the headless CLI never imports the GUI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FORBIDDEN = ("PySide6", "shiboken6", "pyqtgraph", "gui")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _imported_after(code: str) -> list[str]:
+    """Top-level module names loaded by a fresh interpreter after running ``code``."""
+    script = f"{code}\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _forbidden(modules: list[str]) -> list[str]:
+    return [m for m in modules if m.split(".")[0] in FORBIDDEN]
+
+
+def _engine_modules() -> list[str]:
+    names = []
+    for path in sorted((ROOT / "engine").rglob("*.py")):
+        rel = path.relative_to(ROOT).with_suffix("")
+        parts = [p for p in rel.parts if p != "__init__"]
+        names.append(".".join(parts))
+    return names
+
+
+def test_importing_engine_loads_no_qt():
+    assert _forbidden(_imported_after("import engine")) == []
+
+
+def test_every_engine_module_imports_without_qt():
+    imports = "\n".join(f"import {name}" for name in _engine_modules())
+    loaded = _imported_after(imports)
+    assert _forbidden(loaded) == []
+
+
+def test_engine_import_is_light():
+    """Plain `import engine` must not pull the data stack in (start-up time, GPU image)."""
+    loaded = _imported_after("import engine")
+    assert {"pandas", "pyarrow", "safetensors", "torch"}.isdisjoint(m.split(".")[0] for m in loaded)
+
+
+def test_engine_source_names_no_gui_package():
+    offenders = []
+    for path in (ROOT / "engine").rglob("*.py"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            words = line.strip().split()
+            is_import = len(words) >= 2 and words[0] in ("import", "from")
+            if is_import and words[1].split(".")[0] in FORBIDDEN:
+                offenders.append(f"{path.name}: {line.strip()}")
+    assert offenders == []
+
+
+@pytest.mark.parametrize("argv", [["info"], ["--help"]])
+def test_headless_commands_do_not_import_qt(argv):
+    code = f"from gui.launcher import main\ntry:\n    main({argv!r})\nexcept SystemExit:\n    pass"
+    assert _forbidden([m for m in _imported_after(code) if m.split(".")[0] != "gui"]) == []
