@@ -1,13 +1,25 @@
 """GPU Trainer's training engine: NumPy/CuPy MLPs with a Keras-style API.
 
-Qt-free. Importing it loads NumPy only; pandas, pyarrow and safetensors are imported by the
-modules that need them (``engine.data``, ``engine.model_file``), CuPy only when a GPU is used.
+Qt-free. ``import engine`` loads NumPy only: the names below are imported on first use, so
+pandas, pyarrow and safetensors load with the data and model-file modules, CuPy only when a
+GPU is used. ``from engine import Sequential`` works as in Keras.
 """
+
+from __future__ import annotations
+
+import importlib
 
 from engine.backend import Backend, DeviceUnavailableError, get_backend, probe_gpu
 from engine.errors import DataError, ModelFileError, UserError
 
 __version__ = "0.1.0"
+
+# public name -> module that defines it (imported lazily by __getattr__)
+_LAZY = {
+    "Sequential": "engine.models",
+    "Trainer": "engine.trainer",
+    "load_model": "engine.model_file",
+}
 
 __all__ = [
     "Backend",
@@ -18,4 +30,18 @@ __all__ = [
     "__version__",
     "get_backend",
     "probe_gpu",
+    *_LAZY,
 ]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
