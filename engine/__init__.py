@@ -18,6 +18,10 @@ __version__ = "0.1.0"
 _LAZY = {
     "Sequential": "engine.models",
     "Trainer": "engine.trainer",
+    "StepRecord": "engine.trainer",
+    "EpochResult": "engine.trainer",
+    "TrainingDiverged": "engine.trainer",
+    "GpuOutOfMemory": "engine.errors",
     "load_model": "engine.model_file",
 }
 

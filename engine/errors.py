@@ -17,3 +17,7 @@ class DataError(UserError, ValueError):
 
 class ModelFileError(UserError, ValueError):
     """A model file that is damaged, truncated, foreign or incompatible."""
+
+
+class GpuOutOfMemory(UserError, MemoryError):
+    """The GPU ran out of memory; the message names the setting to lower."""

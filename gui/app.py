@@ -21,7 +21,11 @@ def ensure_app() -> QApplication:
 
 
 def create_main_window():
-    """A ready main window, without starting the event loop (tests call this)."""
+    """A ready main window without data and without starting the event loop (tests call this).
+
+    ``run_app`` then opens the start-up data: the files given, else the most recent file,
+    else the bundled breast-cancer sample.
+    """
     from gui.main_window import MainWindow
 
     ensure_app()
@@ -32,6 +36,8 @@ def run_app(argv: list[str] | None = None) -> int:
     app = ensure_app()
     window = create_main_window()
     window.show()
-    for path in argv or []:
-        window.load_csv(path)
+    if argv:
+        window.load_csv_async(argv[0])
+    else:
+        window.open_startup_data()
     return app.exec()

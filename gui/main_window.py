@@ -1,55 +1,419 @@
-"""The main window."""
+"""The main window: composes the panels, owns the actions, menus and the status bar, and routes
+every error to one place (``show_error``) so the app stays usable."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QEventLoop, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox
+from PySide6.QtWidgets import (
+    QMainWindow,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
+from engine.backend import get_backend, probe_gpu
+from engine.data import infer_schema, read_csv
+from engine.errors import UserError
+from engine.job import TrainSettings
 from engine.samples import sample_paths
+from gui.controls import ControlsBar
+from gui.data_panel import DataPanel, estimated_input_width
+from gui.dialogs import CSV_FILTER, Dialogs
+from gui.evaluation import EvaluationView
+from gui.exports import ExportActions
+from gui.live_view import LiveView
+from gui.loader import BackgroundTask
+from gui.model_panel import ModelPanel
+from gui.session import TrainingSession
+from gui.settings_panel import SettingsPanel
+from gui.settings_store import SettingsStore
+from gui.status_bar import TrainingStatus
+
+DEFAULT_SAMPLE = ("breast_cancer_8.csv", "malignant")
+
+
+def read_table(path, target: str | None = None):
+    """Read a CSV and infer its schema (runs in the loader thread)."""
+    table = read_csv(path)
+    return table, infer_schema(table.frame, target=target, source=table.name)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self) -> None:
+    """``load_csv(path)`` returns once the file is loaded (True) or refused (False);
+    ``load_csv_async`` returns at once and ends with ``data_loaded`` or ``load_failed``.
+    ``training_finished`` carries the run summary (``reason``, ``history``, ``report``)."""
+
+    data_loaded = Signal(object)
+    load_failed = Signal(str)
+    training_finished = Signal(object)
+
+    def __init__(self, store: SettingsStore | None = None) -> None:
         super().__init__()
         self.setWindowTitle("GPU Trainer")
-        self.resize(1200, 800)
+        self.setObjectName("mainWindow")
+        self.resize(1280, 820)
+        self.setAcceptDrops(True)
+        self.store = store or SettingsStore()
+        self.dialogs = Dialogs(self)
+        self.errors: list[tuple[str, str]] = []
         self.current_path: Path | None = None
-        self._label = QLabel("Open a CSV file (Ctrl+O) or a bundled sample to begin.")
-        self.setCentralWidget(self._label)
-        self._build_menus()
+        self.hardware_summary: dict | None = None
+        self._loader = BackgroundTask(self)
+        self._loader.done.connect(self._on_loaded)
+        self._loader.failed.connect(self._on_load_failed)
+        self._loading_path: Path | None = None
+        self.session = TrainingSession(self)
 
-    def _build_menus(self) -> None:
+        probe = probe_gpu()
+        self.data_panel = DataPanel()
+        self.model_panel = ModelPanel()
+        self.settings_panel = SettingsPanel(probe.usable, probe.reason)
+        self.controls = ControlsBar()
+        self.live = LiveView()
+        self.evaluation = EvaluationView()
+        self.exports = ExportActions(self)
+        self._build_layout()
+        self.status = TrainingStatus(self.statusBar())
+        backend = self._default_backend()
+        self.status.set_device(backend.describe() if backend else "CPU · NumPy")
+        if backend is not None:
+            self.live.hardware.attach(backend)
+        self._build_actions()
+        self._connect()
+        self.settings_panel.set_values(self.store.training_settings())
+        self._restore_layers()
+        self._restore_window()
+        self._set_state("empty")
+
+    # --- construction ---------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        self.config_tabs = QTabWidget()
+        self.config_tabs.setObjectName("configTabs")
+        self.config_tabs.addTab(self.data_panel, "Data")
+        self.config_tabs.addTab(self.model_panel, "Model")
+        self.config_tabs.addTab(self.settings_panel, "Training")
+        self.result_tabs = QTabWidget()
+        self.result_tabs.setObjectName("resultTabs")
+        self.result_tabs.addTab(self.live, "Live")
+        self.result_tabs.addTab(self.evaluation, "Evaluation")
+        right = QWidget()
+        box = QVBoxLayout(right)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.controls)
+        box.addWidget(self.result_tabs, 1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.addWidget(self.config_tabs)
+        self.splitter.addWidget(right)
+        self.splitter.setSizes([520, 760])
+        self.setCentralWidget(self.splitter)
+
+    def _action(self, text: str, slot, shortcut=None, name: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if name:
+            action.setObjectName(name)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        self.open_action = self._action(
+            "&Open CSV…", self.open_csv_dialog, QKeySequence.StandardKey.Open, "openCsvAction"
+        )
+        self.export_action = self._action(
+            "&Export model…",
+            self.exports.export_model,
+            QKeySequence.StandardKey.Save,
+            "exportAction",
+        )
+        self.train_action = self._action("&Train", self.train, "Ctrl+Return", "trainAction")
+        self.pause_action = self._action("&Pause/Resume", self.toggle_pause, "Space", "pauseAction")
+        self.step_action = self._action("&Step", self.step, None, "stepAction")
+        self.stop_action = self._action("St&op", self.stop, None, "stopAction")
         file_menu = self.menuBar().addMenu("&File")
-        open_action = QAction("&Open CSV...", self, shortcut=QKeySequence.StandardKey.Open)
-        open_action.setObjectName("openCsvAction")
-        open_action.triggered.connect(self.open_csv_dialog)
-        file_menu.addAction(open_action)
-        samples = file_menu.addMenu("Open &sample")
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.samples_menu = file_menu.addMenu("Open &sample")
         for path in sample_paths():
-            action = QAction(path.stem, self)
-            action.triggered.connect(lambda _=False, p=path: self.load_csv(p))
-            samples.addAction(action)
+            self.samples_menu.addAction(path.stem, lambda p=path: self.load_csv_async(p))
         file_menu.addSeparator()
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
+        file_menu.addAction(self.export_action)
+        file_menu.addAction("&Predict CSV…", self.exports.predict_csv)
+        file_menu.addAction("Export plots as &PNG…", self.exports.export_plots)
+        file_menu.addAction("Export &history as CSV…", self.exports.export_history)
+        file_menu.addSeparator()
+        file_menu.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
+        run_menu = self.menuBar().addMenu("&Run")
+        for action in (self.train_action, self.pause_action, self.step_action, self.stop_action):
+            run_menu.addAction(action)
+        run_menu.addAction("&Reset", self.reset)
+        self.data_panel.sample_button.setMenu(self.samples_menu)
+        self._refresh_recent_menu()
+
+    def _connect(self) -> None:
+        self.data_panel.open_button.clicked.connect(self.open_csv_dialog)
+        self.data_panel.schema_changed.connect(self._update_model_io)
+        self.controls.train_button.clicked.connect(self.train)
+        self.controls.pause_button.clicked.connect(self.toggle_pause)
+        self.controls.step_button.clicked.connect(self.step)
+        self.controls.stop_button.clicked.connect(self.stop)
+        self.controls.reset_button.clicked.connect(self.reset)
+        self.controls.export_button.clicked.connect(self.exports.export_model)
+        self.controls.predict_button.clicked.connect(self.exports.predict_csv)
+        self.settings_panel.learning_rate_changed.connect(self._on_learning_rate)
+        self.session.state_changed.connect(self._set_state)
+        self.session.started.connect(self._on_started)
+        self.session.progress.connect(self._on_progress)
+        self.session.failed.connect(self.show_error)
+        self.session.finished.connect(self._on_finished)
+
+    # --- public API ---------------------------------------------------------------------
+    def is_training(self) -> bool:
+        return self.session.is_active()
+
+    def show_error(self, title: str, text: str) -> None:
+        """A non-modal message; the window stays usable (tests read ``errors``)."""
+        self.errors.append((title, text))
+        self.statusBar().showMessage(f"{title}: {text}", 15_000)
+        self.dialogs.show_message(title, text)
 
     def open_csv_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open CSV", "", "CSV files (*.csv);;All (*)")
+        path = self.dialogs.open_path("Open CSV", CSV_FILTER)
         if path:
-            self.load_csv(path)
+            self.load_csv_async(path)
 
-    def load_csv(self, path) -> bool:
-        import pandas as pd
+    def open_startup_data(self) -> None:
+        """The most recent file that still exists, else the bundled breast-cancer sample."""
+        for path in self.store.recent_files():
+            if path.is_file():
+                self.load_csv_async(path)
+                return
+        name, target = DEFAULT_SAMPLE
+        for path in sample_paths():
+            if path.name == name:
+                self.load_csv_async(path, target)
 
-        path = Path(path)
-        try:
-            frame = pd.read_csv(path)
-        except Exception as exc:
-            QMessageBox.warning(self, "Cannot open CSV", f"{path.name}: {exc}")
+    def load_csv_async(self, path, target: str | None = None) -> bool:
+        """Start loading ``path`` off the GUI thread; False when busy training or loading."""
+        if self.is_training() or self._loader.running:
+            self.show_error("Cannot open a file now", "Wait for the current run or load to end.")
             return False
-        self.current_path = path
-        self._label.setText(f"{path.name}: {len(frame):,} rows × {frame.shape[1]} columns")
+        path = self._loading_path = Path(path)
+        self.status.busy(f"Loading {path.name}…")
+        self._loader.start(lambda: read_table(path, target))
         return True
+
+    def load_csv(self, path, target: str | None = None) -> bool:
+        """Load ``path`` as the dialog does and return once done: True when it loaded."""
+        outcome: list[bool] = []
+        loop = QEventLoop()
+
+        def finish(ok: bool) -> None:
+            outcome.append(ok)
+            loop.quit()
+
+        ok_conn = self.data_loaded.connect(lambda _p: finish(True))
+        fail_conn = self.load_failed.connect(lambda _m: finish(False))
+        try:
+            if self.load_csv_async(path, target) and not outcome:
+                loop.exec()
+        finally:
+            self.data_loaded.disconnect(ok_conn)
+            self.load_failed.disconnect(fail_conn)
+        return bool(outcome and outcome[0])
+
+    def train_settings(self) -> TrainSettings:
+        values = self.settings_panel.values()
+        val_split, test_split = self.data_panel.splits()
+        return TrainSettings(
+            layers=self.model_panel.layers(),
+            optimizer=values["optimizer"],
+            learning_rate=values["learning_rate"],
+            batch_size=values["batch_size"],
+            epochs=values["epochs"],
+            l2=values["l2"],
+            early_stopping=values["patience"],
+            seed=values["seed"],
+            device=values["device"],
+            val_split=val_split,
+            test_split=test_split,
+        )
+
+    def train(self, start_paused: bool = False) -> bool:
+        if self.data_panel.table is None:
+            self.show_error("Nothing to train on", "Open a CSV file first (Ctrl+O).")
+            return False
+        if self.is_training():
+            return False
+        self._save_training_settings()
+        self.live.clear()
+        self.evaluation.clear()
+        self.hardware_summary = None
+        return self.session.start(
+            self.data_panel.table, self.data_panel.schema, self.train_settings(), start_paused
+        )
+
+    def toggle_pause(self) -> None:
+        if self.session.state == "running":
+            self.session.pause()
+        elif self.session.state == "paused":
+            self.session.resume()
+
+    def step(self) -> None:
+        if self.session.state == "paused":
+            self.session.step()
+
+    def stop(self) -> None:
+        self.session.stop()
+
+    def reset(self) -> None:
+        if self.is_training():
+            return
+        self.session.reset()
+        self.live.clear()
+        self.evaluation.clear()
+        self.status.idle()
+        self._set_state(self.session.state)
+
+    # --- loading ----------------------------------------------------------------------------
+    def _on_loaded(self, result) -> None:
+        table, schema = result
+        path = self._loading_path
+        self.current_path = path
+        self.data_panel.set_data(table, schema)
+        self.store.add_recent_file(path)
+        self._refresh_recent_menu()
+        self.status.idle(f"{table.frame.shape[0]:,} rows loaded")
+        self.setWindowTitle(f"GPU Trainer — {path.name}")
+        self._set_state("idle")
+        self.data_loaded.emit(path)
+
+    def _on_load_failed(self, message: str) -> None:
+        self.status.idle()
+        self.show_error("Cannot open CSV", message)
+        self.load_failed.emit(message)
+
+    def _refresh_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self.store.recent_files():
+            self.recent_menu.addAction(str(path), lambda p=path: self.load_csv_async(p))
+        self.recent_menu.setEnabled(bool(self.store.recent_files()))
+
+    def dragEnterEvent(self, event) -> None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            event.acceptProposedAction()
+            self.load_csv_async(urls[0].toLocalFile())
+
+    # --- training -------------------------------------------------------------------------
+    def _update_model_io(self) -> None:
+        schema = self.data_panel.schema
+        if schema is None or schema.target is None:
+            return
+        info = schema.column(schema.target)
+        if schema.task == "regression":
+            outputs, text = 1, "1 unit, linear (regression, mean squared error)"
+        elif info.n_unique <= 2:
+            outputs, text = 1, "1 unit, sigmoid (binary classification)"
+        else:
+            outputs = info.n_unique
+            text = f"{outputs} units, softmax ({outputs} classes)"
+        self.model_panel.set_io(estimated_input_width(schema), outputs, text)
+
+    def _on_started(self, info: dict) -> None:
+        self.status.set_device(info["backend"].describe())
+        self.status.start(info["epochs"], info["total_steps"])
+        self.live.start(info["task"], info["t0"], info["backend"])
+        self.result_tabs.setCurrentWidget(self.live)
+
+    def _on_progress(self, batch: dict) -> None:
+        self.live.add_progress(batch)
+        self.status.update(batch)
+
+    def _on_finished(self, summary: dict) -> None:
+        history = summary.get("history", {})
+        epochs = len(history.get("loss", []))
+        self.hardware_summary = self.live.run_finished(epochs)
+        reason = summary.get("reason", "completed")
+        self.status.finish(f"{reason.capitalize()} after {epochs} epoch(s)")
+        report = summary.get("report")
+        if report is not None:
+            title = f"Test split of {self.current_path.name}: run {reason} after {epochs} epoch(s)"
+            self.evaluation.show_report(title, report)
+            if reason == "completed":
+                self.result_tabs.setCurrentWidget(self.evaluation)
+        self.evaluation.show_hardware(self.hardware_summary)
+        self._set_state(self.session.state)
+        self.training_finished.emit(summary)
+
+    def _on_learning_rate(self, lr: float) -> None:
+        if self.session.state == "paused":
+            self.session.set_learning_rate(lr)
+
+    def _set_state(self, state: str) -> None:
+        if state == "idle" and self.data_panel.table is None:
+            state = "empty"
+        trained = self.session.job is not None and self.session.state == "idle"
+        self.controls.set_state(state, trained)
+        self.export_action.setEnabled(self.controls.export_button.isEnabled())
+        panel_state = "idle" if state in ("idle", "empty") else state
+        self.data_panel.set_state(panel_state)
+        self.settings_panel.set_state(panel_state)
+        self.model_panel.setEnabled(panel_state == "idle")
+        self.open_action.setEnabled(panel_state == "idle")
+
+    # --- settings and closing ---------------------------------------------------------------
+    def _default_backend(self):
+        try:
+            return get_backend()
+        except UserError as exc:  # a bad $GPU_TRAINER_DEVICE must not stop the window opening
+            self.show_error("Device unavailable", str(exc))
+            return None
+
+    def _save_training_settings(self) -> None:
+        values = self.settings_panel.values()
+        values["layers"] = [vars(layer) for layer in self.model_panel.layers()]
+        self.store.save_training_settings(values)
+
+    def _restore_layers(self) -> None:
+        from engine.job import LayerSpec
+
+        layers = self.store.training_settings().get("layers")
+        try:
+            specs = [LayerSpec(**layer) for layer in layers or []]
+        except TypeError:
+            return
+        if specs:
+            self.model_panel.set_layers(specs)
+
+    def _restore_window(self) -> None:
+        geometry, state, splitter = self.store.window_state()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+
+    def closeEvent(self, event) -> None:
+        self.session.join()
+        self._loader.join()
+        self.exports.join()
+        self.live.shutdown()
+        self.store.save_window_state(
+            self.saveGeometry(), self.saveState(), self.splitter.saveState()
+        )
+        self.store.sync()
+        self.dialogs.close_all()
+        super().closeEvent(event)

@@ -1,0 +1,173 @@
+"""``gpu-trainer train DATA.csv``: read, prepare, train with a progress bar, test, save."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from engine.errors import UserError
+from engine.job import LayerSpec, TrainSettings
+
+_DEFAULTS = TrainSettings()
+
+
+def add_arguments(parser) -> None:
+    d = _DEFAULTS
+    layers = ",".join(str(layer.units) for layer in d.layers)
+    parser.add_argument("data", type=Path, help="the CSV to train on")
+    parser.add_argument("--target", help="column to predict (default: the last column)")
+    parser.add_argument("--out", type=Path, help="model file to write (default: DATA.safetensors)")
+    parser.add_argument("--task", choices=("classification", "regression"), help="override")
+    parser.add_argument("--ignore", action="append", default=[], metavar="COL", help="skip COL")
+    parser.add_argument("--layers", default=layers, help=f"hidden units (default: {layers})")
+    parser.add_argument("--activation", default=d.layers[0].activation)
+    parser.add_argument("--dropout", type=float, default=d.layers[0].dropout)
+    parser.add_argument("--optimizer", default=d.optimizer)
+    parser.add_argument("--lr", type=float, default=d.learning_rate, help="learning rate")
+    parser.add_argument("--batch-size", type=int, default=d.batch_size)
+    parser.add_argument("--epochs", type=int, default=d.epochs)
+    parser.add_argument("--l2", type=float, default=d.l2)
+    parser.add_argument("--val-split", type=float, default=d.val_split)
+    parser.add_argument("--test-split", type=float, default=d.test_split)
+    parser.add_argument(
+        "--early-stopping",
+        type=int,
+        default=d.early_stopping,
+        metavar="PATIENCE",
+        help=f"epochs without a better validation loss before stopping; 0 = off "
+        f"(default: {d.early_stopping})",
+    )
+    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--device", default=d.device, help="auto, cpu, gpu or gpu:N")
+    parser.add_argument("--delimiter", help="CSV delimiter (default: detected)")
+    parser.add_argument("--decimal", help="decimal mark (default: detected)")
+    parser.add_argument("--encoding", help="file encoding (default: detected)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object, no progress")
+
+
+def settings_from(args) -> TrainSettings:
+    try:
+        units = [int(u) for u in str(args.layers).split(",") if u.strip()]
+    except ValueError:
+        raise UserError(f"--layers {args.layers!r}: give unit counts like 64,32") from None
+    layers = [LayerSpec(u, args.activation, args.dropout) for u in units]
+    settings = TrainSettings(
+        layers=layers,
+        optimizer=args.optimizer,
+        learning_rate=args.lr,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        l2=args.l2,
+        early_stopping=args.early_stopping,
+        seed=args.seed,
+        device=args.device,
+        val_split=args.val_split,
+        test_split=args.test_split,
+    )
+    settings.check()
+    return settings
+
+
+def run(args) -> int:
+    from engine.data import infer_schema, read_csv
+    from engine.job import TrainingJob, prepare
+
+    settings = settings_from(args)
+    out = args.out or args.data.with_suffix(".safetensors")
+    if not out.parent.resolve().is_dir():
+        raise UserError(f"--out {out}: folder {out.parent} does not exist; create it first")
+    table = read_csv(args.data, args.delimiter, args.decimal, args.encoding)
+    schema = infer_schema(table.frame, target=args.target, source=table.name)
+    for name in args.ignore:
+        schema = schema.with_role(name, "ignored")
+    if args.task:
+        schema = schema.with_task(args.task)
+    data = prepare(table, schema, settings)
+    job = TrainingJob(data, settings)
+    if not args.json:
+        for note in [*data.notes, *schema.problems]:
+            print(f"note: {note}", file=sys.stderr)
+        print(_summary(job), file=sys.stderr)
+    start = time.monotonic()
+    job.run(None if args.json else Progress(job.trainer, sys.stderr).update)
+    seconds = time.monotonic() - start
+    metrics = job.evaluate()
+    job.save(out, metrics=metrics)
+    result = {
+        "model": str(out),
+        "task": data.task,
+        "target": schema.target,
+        "rows": {"train": len(data.x_train), "val": len(data.x_val), "test": len(data.x_test)},
+        "epochs": len(job.trainer.history.get("loss", [])),
+        "stopped_early": job.stopped_early,
+        "seconds": round(seconds, 3),
+        "device": job.model.backend.device,
+        "test": {k: v for k, v in metrics.items() if k not in ("y_true", "y_pred")},
+    }
+    print(json.dumps(result) if args.json else _report(result))
+    return 0
+
+
+def _summary(job) -> str:
+    data, backend = job.data, job.model.backend
+    return (
+        f"training {data.task} of {data.schema.target!r}: {len(data.x_train):,} training rows, "
+        f"{data.n_inputs} inputs, {job.model.count_params():,} parameters on {backend.describe()}"
+    )
+
+
+def _report(result: dict) -> str:
+    test = result["test"]
+    if result["task"] == "classification":
+        line = f"test accuracy {test['accuracy']:.4f}, macro F1 {test['macro_f1']:.4f}"
+    else:
+        line = f"test MAE {test['mae']:.4g}, RMSE {test['rmse']:.4g}, R² {test['r2']:.4f}"
+    stopped = " (early stopping)" if result["stopped_early"] else ""
+    return (
+        f"{line} on {test['n']:,} rows\n"
+        f"{result['epochs']} epochs{stopped} in {result['seconds']:.1f} s; "
+        f"model written to {result['model']}"
+    )
+
+
+class Progress:
+    """A one-line progress bar on a terminal; one line per epoch elsewhere (logs)."""
+
+    def __init__(self, trainer, stream, width: int = 24):
+        self.trainer = trainer
+        self.stream = stream
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.width = width
+        self.start = time.monotonic()
+        self.last_draw = 0.0
+        self.logs: dict = {}
+        self.samples = 0
+
+    def update(self, record) -> None:
+        now = time.monotonic()
+        self.samples += record.samples
+        if record.epoch_end is not None:
+            self.logs = record.epoch_end.logs
+        if self.tty and (now - self.last_draw >= 0.1 or self.trainer.done):
+            self.last_draw = now
+            end = "\n" if self.trainer.done else ""
+            print(f"\r{self._line(record, now)}\x1b[K", end=end, file=self.stream, flush=True)
+        elif not self.tty and record.epoch_end is not None:
+            print(self._line(record, now), file=self.stream, flush=True)
+
+    def _line(self, record, now: float) -> str:
+        t = self.trainer
+        done = t.global_step / max(1, t.total_steps)
+        elapsed = now - self.start
+        rate = self.samples / elapsed if elapsed > 0 else 0.0
+        eta = elapsed * (1 - done) / done if done > 0 else 0.0
+        filled = int(round(done * self.width))
+        bar = "█" * filled + "·" * (self.width - filled)
+        logs = " ".join(f"{k} {v:.4g}" for k, v in self.logs.items() if k != "lr")
+        total_epochs = t.total_steps // max(1, t.steps_per_epoch)
+        return (
+            f"epoch {record.epoch + 1}/{total_epochs} {bar} {logs} "
+            f"| {rate:,.0f} samples/s | ETA {int(eta) // 60}:{int(eta) % 60:02d}"
+        )

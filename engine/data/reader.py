@@ -1,0 +1,230 @@
+"""Read a messy CSV into a pandas DataFrame, detecting what people get wrong.
+
+Detected from a sample at the start of the file, unless given: the encoding (UTF-8 with or
+without a BOM, else cp1252, else latin-1), the delimiter (comma, semicolon, tab or pipe) and
+a decimal comma. The file is then parsed by pandas with the pyarrow engine (multi-threaded);
+the slower C engine is only used to name the line of a ragged row.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from engine.errors import DataError
+
+DELIMITERS = (",", ";", "\t", "|")
+MISSING_MARKERS = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "?", "-", "#N/A")
+SAMPLE_BYTES = 1 << 20
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_COMMA_NUMBER = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
+_DOT_NUMBER = re.compile(r"^\s*[-+]?\d*\.\d+\s*$")
+
+
+@dataclass
+class CsvTable:
+    """A parsed CSV: the raw frame plus how it was read (for messages and for saving)."""
+
+    frame: pd.DataFrame
+    path: Path
+    encoding: str
+    delimiter: str
+    decimal: str
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def describe(self) -> str:
+        """'data.csv: 1,000 rows × 9 columns, semicolon-separated, cp1252, decimal comma'."""
+        rows, cols = self.frame.shape
+        text = (
+            f"{self.name}: {rows:,} rows × {cols} columns, "
+            f"{_DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))}-separated, "
+            f"{self.encoding}"
+        )
+        return text + (", decimal comma" if self.decimal == "," else "")
+
+
+def read_csv(
+    path, delimiter: str | None = None, decimal: str | None = None, encoding: str | None = None
+) -> CsvTable:
+    """Read ``path`` into a :class:`CsvTable`; raise :class:`DataError` on unusable input.
+
+    ``delimiter``, ``decimal`` and ``encoding`` override the detection.
+    """
+    path = Path(path)
+    sample, at_eof = _read_sample(path)
+    notes: list[str] = []
+    if encoding is None:
+        encoding = _detect_encoding(sample, at_eof)
+        if encoding not in ("utf-8", "utf-8-sig"):
+            notes.append(f"{path.name}: not valid UTF-8; read as {encoding}")
+    text = _decode_sample(sample, encoding, path)
+    lines = _sample_lines(text, at_eof)
+    if delimiter is None:
+        delimiter = _detect_delimiter(lines)
+    if decimal is None:
+        decimal = _detect_decimal(lines, delimiter)
+        if decimal == ",":
+            notes.append(f"{path.name}: numbers use a decimal comma")
+    frame = _parse(path, encoding, delimiter, decimal)
+    binary = [str(c) for c in frame.columns if _holds_bytes(frame[c])]
+    if binary and encoding.startswith("utf-8"):
+        # pyarrow keeps undecodable text as bytes instead of failing: reread as cp1252
+        encoding = _fallback_encoding(path)
+        notes.append(f"{path.name}: not valid UTF-8; read as {encoding}")
+        frame = _parse(path, encoding, delimiter, decimal)
+    if frame.shape[0] == 0:
+        raise DataError(f"{path.name}: has a header row but no data rows; add rows of data")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return CsvTable(frame, path, encoding, delimiter, decimal, notes)
+
+
+def _read_sample(path: Path) -> tuple[bytes, bool]:
+    try:
+        with path.open("rb") as fh:
+            sample = fh.read(SAMPLE_BYTES)
+            at_eof = not fh.read(1)
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found; check the path") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a folder, not a CSV file; pass a .csv file") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc.strerror}); check its permissions") from None
+    if not sample.strip():
+        raise DataError(f"{path.name}: the file is empty; pass a CSV with a header and rows")
+    if b"\x00" in sample[:65536]:
+        raise DataError(f"{path.name}: looks like a binary file, not CSV text; export it as CSV")
+    return sample, at_eof
+
+
+def _detect_encoding(sample: bytes, at_eof: bool) -> str:
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=at_eof)
+    except UnicodeDecodeError:
+        return _fallback_for(sample)
+    return "utf-8"
+
+
+def _fallback_for(data: bytes) -> str:
+    try:
+        data.decode("cp1252")
+    except UnicodeDecodeError:
+        return "latin-1"  # bytes cp1252 leaves undefined; latin-1 decodes anything
+    return "cp1252"
+
+
+def _fallback_encoding(path: Path) -> str:
+    return _fallback_for(path.read_bytes())
+
+
+def _decode_sample(sample: bytes, encoding: str, path: Path) -> str:
+    try:
+        return sample.decode(encoding, errors="replace")
+    except LookupError:
+        raise DataError(
+            f"{path.name}: unknown encoding {encoding!r}; try utf-8 or cp1252"
+        ) from None
+
+
+def _sample_lines(text: str, at_eof: bool) -> list[str]:
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not at_eof and len(lines) > 1:
+        lines = lines[:-1]  # the sample may end mid-line
+    return lines[:200]
+
+
+def _field_counts(lines: list[str], delimiter: str) -> list[int]:
+    reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)
+    try:
+        return [len(row) for row in reader]
+    except csv.Error:
+        return []
+
+
+def _detect_delimiter(lines: list[str]) -> str:
+    """The candidate that splits the header into most columns that the rows agree with."""
+    best, best_score = ",", (0.0, 0)
+    for candidate in DELIMITERS:
+        counts = _field_counts(lines, candidate)
+        if not counts or counts[0] < 2:
+            continue
+        agreement = sum(c == counts[0] for c in counts) / len(counts)
+        score = (agreement, counts[0])
+        if score > best_score:
+            best, best_score = candidate, score
+    return best
+
+
+def _detect_decimal(lines: list[str], delimiter: str) -> str:
+    """',' when the delimiter is not a comma and numbers look like 3,14 but never like 3.14."""
+    if delimiter == ",":
+        return "."
+    cells = Counter()
+    for row in csv.reader(io.StringIO("\n".join(lines[1:])), delimiter=delimiter):
+        for cell in row:
+            if _COMMA_NUMBER.match(cell):
+                cells["comma"] += 1
+            elif _DOT_NUMBER.match(cell):
+                cells["dot"] += 1
+    return "," if cells["comma"] and not cells["dot"] else "."
+
+
+def _parse(path: Path, encoding: str, delimiter: str, decimal: str) -> pd.DataFrame:
+    options = dict(
+        sep=delimiter,
+        decimal=decimal,
+        encoding=encoding,
+        na_values=list(MISSING_MARKERS),
+        keep_default_na=False,
+    )
+    try:
+        return pd.read_csv(path, engine="pyarrow", **options)
+    except pd.errors.EmptyDataError:
+        raise DataError(
+            f"{path.name}: the file is empty; pass a CSV with a header and rows"
+        ) from None
+    except UnicodeDecodeError:
+        if encoding == "latin-1":
+            raise
+        return _parse(path, "latin-1", delimiter, decimal)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise _parse_error(path, encoding, delimiter, exc) from None
+
+
+def _parse_error(path: Path, encoding: str, delimiter: str, exc: Exception) -> DataError:
+    """Name the first ragged line (pyarrow's message does not give its number)."""
+    with path.open(encoding=encoding, errors="replace", newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        expected = None
+        for row in reader:
+            if not row:
+                continue
+            if expected is None:
+                expected = len(row)
+            elif len(row) != expected:
+                return DataError(
+                    f"{path.name}: line {reader.line_num} has {len(row)} fields but the header "
+                    f"has {expected}; fix that row or quote fields that contain "
+                    f"{_DELIMITER_NAMES.get(delimiter, repr(delimiter))}s"
+                )
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return DataError(f"{path.name}: cannot be parsed as CSV ({first}); check its format")
+
+
+def _holds_bytes(column: pd.Series) -> bool:
+    if column.dtype != object:
+        return False
+    values = column.dropna()
+    return len(values) > 0 and isinstance(values.iloc[0], bytes)

@@ -1,0 +1,255 @@
+"""The column schema: what each column holds and what it is for.
+
+:func:`infer_schema` guesses, for each column, a *kind* (numeric, categorical, boolean,
+identifier, constant or text) and a *role* (feature, target or ignored), and the task from the
+target. The user overrides roles and task with :meth:`Schema.with_role` / :meth:`Schema.with_task`;
+schemas are immutable and JSON-safe (:meth:`Schema.to_dict`), so one is saved in the model file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from engine.errors import DataError
+
+KINDS = ("numeric", "categorical", "boolean", "identifier", "constant", "text")
+ROLES = ("feature", "target", "ignored")
+TASKS = ("classification", "regression")
+MAX_CATEGORIES = 100  # more distinct strings than this is free text, not a category
+MAX_CLASSES_FOR_INTEGERS = 20  # an integer target with at most this many values is a class
+MIN_ROWS_FOR_IDENTIFIER = 10
+SAMPLE_ROWS = 20_000  # distinct values are counted on a sample of larger files
+_BOOLEAN_PAIRS = ({"true", "false"}, {"yes", "no"}, {"y", "n"}, {"t", "f"}, {"0", "1"})
+_ID_NAME = re.compile(r"(^|[_\s-])(id|uuid|guid|key)$|^id[_\s-]", re.IGNORECASE)
+_USABLE = ("numeric", "categorical", "boolean")
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    """One column: its kind and role, and the figures behind them.
+
+    ``dtype`` is how its values are encoded ("number" or "string"); ``task_hint`` is the task
+    this column would give as the target.
+    """
+
+    name: str
+    kind: str
+    role: str
+    dtype: str
+    n_missing: int
+    n_unique: int
+    task_hint: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Schema:
+    """All columns in file order, the task, and problems worth telling the user."""
+
+    columns: tuple[ColumnInfo, ...]
+    task: str | None
+    n_rows: int
+    problems: tuple[str, ...] = ()
+
+    @property
+    def target(self) -> str | None:
+        return next((c.name for c in self.columns if c.role == "target"), None)
+
+    @property
+    def features(self) -> list[str]:
+        return [c.name for c in self.columns if c.role == "feature"]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> ColumnInfo:
+        for info in self.columns:
+            if info.name == name:
+                return info
+        raise DataError(
+            f"column {name!r} does not exist; available columns: {', '.join(self.names)}"
+        )
+
+    def with_role(self, name: str, role: str) -> Schema:
+        """A copy where ``name`` has ``role``; a new target replaces the old one, sets the task."""
+        if role not in ROLES:
+            raise DataError(f"unknown role {role!r} for column {name!r}; use one of {ROLES}")
+        self.column(name)
+        columns, task = [], self.task
+        for info in self.columns:
+            if info.name == name:
+                info = replace(info, role=role)
+                task = info.task_hint if role == "target" else task
+            elif role == "target" and info.role == "target":
+                info = replace(info, role="feature" if info.kind in _USABLE else "ignored")
+            columns.append(info)
+        if role != "target" and name == self.target:
+            task = None
+        return replace(self, columns=tuple(columns), task=task)
+
+    def with_task(self, task: str) -> Schema:
+        if task not in TASKS:
+            raise DataError(f"unknown task {task!r}; use 'classification' or 'regression'")
+        return replace(self, task=task)
+
+    def check(self, source: str = "the data") -> None:
+        """Raise :class:`DataError` unless a model can be trained with this schema."""
+        target = self.target
+        if target is None:
+            raise DataError(f"{source}: no target column is chosen; pick one with --target")
+        info = self.column(target)
+        if info.n_missing >= self.n_rows:
+            raise DataError(
+                f"{source}: target column {target!r} is entirely missing; "
+                "choose a column that has values"
+            )
+        if self.task == "classification" and info.n_unique < 2:
+            raise DataError(
+                f"{source}: target column {target!r} has only one class; classification "
+                "needs at least two — choose another target"
+            )
+        if self.task == "regression" and (info.dtype != "number" or info.n_unique < 2):
+            raise DataError(
+                f"{source}: target column {target!r} is not a varying number; "
+                "choose another target or the classification task"
+            )
+        if not self.features:
+            raise DataError(
+                f"{source}: no feature columns are left besides the target {target!r}; "
+                "mark at least one column as a feature"
+            )
+
+    def to_dict(self) -> dict:
+        return {
+            "columns": [asdict(c) for c in self.columns],
+            "task": self.task,
+            "n_rows": self.n_rows,
+            "problems": list(self.problems),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Schema:
+        columns = tuple(ColumnInfo(**c) for c in data["columns"])
+        return cls(columns, data.get("task"), int(data["n_rows"]), tuple(data.get("problems", ())))
+
+
+def infer_schema(frame: pd.DataFrame, target: str | None = None, source: str = "") -> Schema:
+    """Guess kinds, roles and the task; ``target`` defaults to the last column.
+
+    ``source`` (the file name) prefixes error messages.
+    """
+    prefix = f"{source}: " if source else ""
+    names = [str(c) for c in frame.columns]
+    if not names:
+        raise DataError(f"{prefix}has no columns; pass a CSV with a header row")
+    if target is None:
+        target = names[-1]
+    elif target not in names:
+        raise DataError(
+            f"{prefix}target column {target!r} does not exist; available columns: "
+            f"{', '.join(names)} — pass one of them with --target"
+        )
+    n_rows = len(frame)
+    sample = None
+    if n_rows > SAMPLE_ROWS:
+        sample = np.sort(np.random.default_rng(0).choice(n_rows, SAMPLE_ROWS, replace=False))
+    columns, problems = [], []
+    for name in names:
+        info = _describe(name, frame[name], None if name == target else sample)
+        role = "target" if name == target else "feature" if info.kind in _USABLE else "ignored"
+        info = replace(info, role=role)
+        if role == "ignored":
+            problems.append(f"column {name!r} {info.note} — ignored")
+        elif info.n_missing:
+            fill = "the median" if info.dtype == "number" else "the most frequent value"
+            problems.append(
+                f"column {name!r} has {info.n_missing:,} missing values — filled with {fill}"
+            )
+        columns.append(info)
+    task = next(c.task_hint for c in columns if c.role == "target")
+    return Schema(tuple(columns), task, n_rows, tuple(problems))
+
+
+def _describe(name: str, column: pd.Series, sample: np.ndarray | None) -> ColumnInfo:
+    """Figures and kind of one column; counted on the ``sample`` rows when given, except the
+    missing values, and a column that looks constant in the sample is counted in full."""
+    n_missing = int(column.isna().sum())
+    values = (column if sample is None else column.iloc[sample]).dropna()
+    if column.dtype == object and len(values) and isinstance(values.iloc[0], bool | np.bool_):
+        values = values.astype(bool)  # a boolean column with gaps arrives as objects
+    numeric = _as_numbers(values)
+    note = ""
+    if numeric is not None:
+        if not pd.api.types.is_numeric_dtype(column.dtype):
+            bad = int(pd.to_numeric(column.dropna(), errors="coerce").isna().sum())
+            note = f"{bad:,} values are not numbers and count as missing" if bad else ""
+            n_missing += bad
+        values = numeric[np.isfinite(numeric.to_numpy(dtype=float, na_value=np.nan))]
+    n_unique = int(values.nunique())
+    if n_unique <= 1 and sample is not None:
+        return _describe(name, column, None)
+    dtype = "number" if numeric is not None else "string"
+    kind, why = _kind(name, values, dtype, n_unique, len(column) - n_missing)
+    integer = dtype == "number" and bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
+    labels = kind in ("boolean", "categorical", "text") or dtype == "string"
+    few_integers = integer and n_unique <= MAX_CLASSES_FOR_INTEGERS
+    hint = "classification" if labels or few_integers else "regression"
+    return ColumnInfo(name, kind, "feature", dtype, n_missing, n_unique, hint, why or note)
+
+
+def _as_numbers(values: pd.Series) -> pd.Series | None:
+    """Float values when the column is numeric, or mostly numeric text; otherwise None."""
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return None
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return values.astype(float)
+    head = pd.to_numeric(values.iloc[:1000], errors="coerce")
+    if len(head) == 0 or head.notna().mean() < 0.9:
+        return None
+    numbers = pd.to_numeric(values, errors="coerce").astype(float)
+    return numbers if numbers.notna().mean() >= 0.9 else None
+
+
+def _kind(
+    name: str, values: pd.Series, dtype: str, n_unique: int, n_present: int
+) -> tuple[str, str]:
+    """(kind, why it is ignored) from the non-missing ``values`` (maybe a sample) of a column
+    that has ``n_present`` non-missing values in all."""
+    if n_unique == 0:
+        return "constant", "is entirely missing"
+    if n_unique == 1:
+        return "constant", f"has one value only ({values.iloc[0]!r})"
+    if n_unique == 2 and _is_boolean(values, dtype):
+        return "boolean", ""
+    unique_per_row = n_unique == len(values) and len(values) >= MIN_ROWS_FOR_IDENTIFIER
+    if dtype == "number":
+        if unique_per_row and _looks_like_counter(name, values, n_present):
+            return "identifier", "looks like an identifier (unique per row)"
+        return "numeric", ""
+    if unique_per_row:
+        return "identifier", "looks like an identifier (unique per row)"
+    if n_unique > MAX_CATEGORIES:
+        return "text", f"has {n_unique:,} distinct values, too many for categories (free text?)"
+    return "categorical", ""
+
+
+def _is_boolean(values: pd.Series, dtype: str) -> bool:
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return True
+    if dtype == "number":
+        return set(values.unique().tolist()) <= {0.0, 1.0}
+    words = {str(v).strip().lower() for v in values.unique()}
+    return any(words == pair for pair in _BOOLEAN_PAIRS)
+
+
+def _looks_like_counter(name: str, values: pd.Series, n_present: int) -> bool:
+    """Integers numbering the rows (1, 2, 3, ...) or a column named like an id."""
+    array = values.to_numpy(dtype=float)
+    if not np.all(np.mod(array, 1) == 0):
+        return False
+    return bool(_ID_NAME.search(name)) or array.max() - array.min() + 1 == n_present

@@ -1,0 +1,127 @@
+"""The target column as the network sees it, and back.
+
+Classification: labels keep their original values (strings, integers or booleans) and are
+encoded as class indices; the network's targets are ``(n, 1)`` 0/1 for two classes and
+one-hot ``(n, k)`` for more. Regression: the target is standardised for training and every
+prediction is reported in the original units.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from engine.data.preprocess import category_name
+from engine.errors import DataError
+
+
+class TargetEncoder:
+    """Encode a target Series to float32 network targets and decode network outputs."""
+
+    def __init__(self, task: str, labels: list | None = None, mean=0.0, std=1.0, name=""):
+        self.task = task
+        self.labels = list(labels or [])
+        self.mean = float(mean)
+        self.std = float(std)
+        self.name = name
+
+    @classmethod
+    def fit(cls, target: pd.Series, task: str, rows: np.ndarray | None = None) -> TargetEncoder:
+        """Labels from every non-missing value (sorted); mean/std from ``rows`` only."""
+        name = str(target.name)
+        if task == "classification":
+            values = target.dropna()
+            uniques = {category_name(v): _json_value(v) for v in values.unique()}
+            labels = [uniques[k] for k in sorted(uniques, key=_label_order)]
+            return cls(task, labels, name=name)
+        y = _regression_values(target)
+        y = y if rows is None else y[rows]
+        y = y[np.isfinite(y)]
+        std = float(y.std()) if y.size else 1.0
+        return cls(task, mean=float(y.mean()), std=std if std > 0 else 1.0, name=name)
+
+    @property
+    def n_outputs(self) -> int:
+        """Width of the network's last layer."""
+        return len(self.labels) if self.task == "classification" and len(self.labels) > 2 else 1
+
+    def valid_rows(self, target: pd.Series) -> np.ndarray:
+        """Boolean mask of rows whose target can be trained on."""
+        if self.task == "classification":
+            return target.notna().to_numpy()
+        return np.isfinite(_regression_values(target))
+
+    def class_indices(self, target: pd.Series) -> np.ndarray:
+        """int64 class index per row (classification; every value must be a known label)."""
+        codes, uniques = pd.factorize(target)
+        known = {category_name(v): i for i, v in enumerate(self.labels)}
+        lookup = np.array([known.get(category_name(v), -1) for v in uniques] + [-1])
+        indices = lookup[codes]
+        if (indices < 0).any():
+            raise DataError(f"target column {self.name!r} has a value that is not a known class")
+        return indices
+
+    def encode(self, target: pd.Series) -> np.ndarray:
+        """float32 network targets ``(n, n_outputs)`` for rows that pass :meth:`valid_rows`."""
+        if self.task == "regression":
+            y = (_regression_values(target) - self.mean) / self.std
+            return y.astype(np.float32).reshape(-1, 1)
+        indices = self.class_indices(target)
+        if self.n_outputs == 1:
+            return indices.astype(np.float32).reshape(-1, 1)
+        return np.eye(self.n_outputs, dtype=np.float32)[indices]
+
+    def probabilities(self, outputs: np.ndarray) -> np.ndarray:
+        """Network outputs ``(n, n_outputs)`` -> class probabilities ``(n, n_classes)``."""
+        outputs = np.asarray(outputs, dtype=np.float64)
+        if self.n_outputs == 1:
+            p = outputs.reshape(-1)
+            return np.stack([1.0 - p, p], axis=1)
+        return outputs
+
+    def decode(self, outputs: np.ndarray) -> np.ndarray:
+        """Network outputs -> labels (object array) or values in original units ``(n,)``."""
+        if self.task == "regression":
+            return np.asarray(outputs, dtype=np.float64).reshape(-1) * self.std + self.mean
+        chosen = self.probabilities(outputs).argmax(axis=1)
+        return np.array(self.labels, dtype=object)[chosen]
+
+    def to_dict(self) -> dict:
+        return {
+            "task": self.task,
+            "name": self.name,
+            "labels": self.labels,
+            "mean": self.mean,
+            "std": self.std,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TargetEncoder:
+        return cls(data["task"], data["labels"], data["mean"], data["std"], data["name"])
+
+
+def _regression_values(target: pd.Series) -> np.ndarray:
+    y = pd.to_numeric(target, errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan, copy=True
+    )
+    y[np.isinf(y)] = np.nan
+    return y
+
+
+def _json_value(value):
+    """A label as JSON keeps it: bool, int (3.0 -> 3), float or stripped text."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return int(value) if float(value).is_integer() else float(value)
+    return str(value).strip()
+
+
+def _label_order(name: str):
+    """Numbers in numeric order, then text in alphabetical order."""
+    try:
+        return (0, float(name), "")
+    except ValueError:
+        return (1, 0.0, name)

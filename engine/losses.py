@@ -1,0 +1,196 @@
+"""Losses, each the mean over the batch, with their gradients.
+
+``y`` is ``(n, k)`` like the output, or ``(n,)`` class indices for the sparse loss. A loss that
+follows a sigmoid or softmax head (``fused_activation``) is computed from the logits ``z``:
+``log(1 + exp(-|z|))`` and ``logsumexp`` never overflow, and its gradient with respect to the
+logits, ``(a - y) / n``, never divides by a saturated probability.
+"""
+
+from __future__ import annotations
+
+from engine.backend import array_module
+
+# probabilities are clipped to [EPS, 1 - EPS] where a loss must take their log (Keras's value)
+EPS = 1e-7
+
+
+class Loss:
+    """Subclasses implement ``value_and_grad`` and, when fused, ``logits_value_and_grad``."""
+
+    name = ""
+    fused_activation: str | None = None
+
+    def value_and_grad(self, y, a, grad):
+        """Loss (device scalar) of outputs ``a`` ``(n, k)``; writes ``dL/da`` into ``grad``."""
+        raise NotImplementedError
+
+    def logits_value_and_grad(self, y, z, a, grad):
+        """Loss of logits ``z`` whose activation is ``a``; writes ``dL/dz`` into ``grad``."""
+        raise NotImplementedError
+
+    def value(self, y, a, z=None):
+        """The loss alone, from the logits when they are given and the loss is fused."""
+        grad = array_module(a).empty_like(a)
+        if z is not None and self.fused_activation is not None:
+            return self.logits_value_and_grad(y, z, a, grad)
+        return self.value_and_grad(y, a, grad)
+
+    def __call__(self, y_true, y_pred) -> float:
+        """Keras-style: the mean loss of probabilities or values ``y_pred``."""
+        xp = array_module(y_pred)
+        y_pred = xp.asarray(y_pred, dtype=xp.float64)
+        y_pred = y_pred.reshape(-1, 1) if y_pred.ndim == 1 else y_pred
+        y_true = xp.asarray(y_true, dtype=xp.float64)
+        if self.name != "sparse_categorical_crossentropy":
+            y_true = y_true.reshape(y_pred.shape)
+        return float(self.value(y_true, y_pred))
+
+    def __repr__(self) -> str:
+        return f"<loss {self.name}>"
+
+
+class BinaryCrossentropy(Loss):
+    name = "binary_crossentropy"
+    fused_activation = "sigmoid"
+
+    def value_and_grad(self, y, a, grad):
+        xp = array_module(a)
+        p = xp.clip(a, EPS, 1.0 - EPS)
+        loss = -(y * xp.log(p) + (1.0 - y) * xp.log(1.0 - p)).mean()
+        xp.divide(p - y, p * (1.0 - p) * y.size, out=grad)
+        return loss
+
+    def logits_value_and_grad(self, y, z, a, grad):
+        xp = array_module(z)
+        loss = (xp.maximum(z, 0) - z * y + xp.log1p(xp.exp(-xp.abs(z)))).mean()
+        xp.subtract(a, y, out=grad)
+        grad *= 1.0 / y.size
+        return loss
+
+
+class CategoricalCrossentropy(Loss):
+    name = "categorical_crossentropy"
+    fused_activation = "softmax"
+
+    def value_and_grad(self, y, a, grad):
+        xp = array_module(a)
+        p = xp.clip(a, EPS, 1.0)
+        loss = -(y * xp.log(p)).sum(axis=-1).mean()
+        xp.divide(y, p, out=grad)
+        grad *= -1.0 / y.shape[0]
+        return loss
+
+    def logits_value_and_grad(self, y, z, a, grad):
+        xp = array_module(z)
+        total = y.sum(axis=-1, keepdims=True)
+        loss = (total * _logsumexp(z) - (y * z).sum(axis=-1, keepdims=True)).mean()
+        xp.multiply(a, total, out=grad)
+        grad -= y
+        grad *= 1.0 / y.shape[0]
+        return loss
+
+
+class SparseCategoricalCrossentropy(Loss):
+    """``y``: ``(n,)`` class indices (any float or int dtype)."""
+
+    name = "sparse_categorical_crossentropy"
+    fused_activation = "softmax"
+
+    def value_and_grad(self, y, a, grad):
+        xp = array_module(a)
+        onehot = _onehot(y, a)
+        p = xp.clip(a, EPS, 1.0)
+        loss = -(onehot * xp.log(p)).sum(axis=-1).mean()
+        xp.divide(onehot, p, out=grad)
+        grad *= -1.0 / a.shape[0]
+        return loss
+
+    def logits_value_and_grad(self, y, z, a, grad):
+        xp = array_module(z)
+        onehot = _onehot(y, z)
+        loss = (_logsumexp(z) - (onehot * z).sum(axis=-1, keepdims=True)).mean()
+        xp.subtract(a, onehot, out=grad)
+        grad *= 1.0 / z.shape[0]
+        return loss
+
+
+class MeanSquaredError(Loss):
+    name = "mse"
+
+    def value_and_grad(self, y, a, grad):
+        xp = array_module(a)
+        xp.subtract(a, y, out=grad)
+        loss = (grad * grad).mean()
+        grad *= 2.0 / y.size
+        return loss
+
+
+class MeanAbsoluteError(Loss):
+    name = "mae"
+
+    def value_and_grad(self, y, a, grad):
+        xp = array_module(a)
+        error = a - y
+        xp.sign(error, out=grad)
+        grad *= 1.0 / y.size
+        return xp.abs(error).mean()
+
+
+class Huber(Loss):
+    """Quadratic within ``delta`` of the target, linear beyond (Keras's default delta 1)."""
+
+    name = "huber"
+
+    def __init__(self, delta: float = 1.0):
+        self.delta = float(delta)
+
+    def value_and_grad(self, y, a, grad):
+        xp = array_module(a)
+        error = a - y
+        small = xp.clip(error, -self.delta, self.delta)
+        # 0.5 e^2 inside, delta (|e| - delta / 2) outside: both equal s (|e| - s / 2), s = clip(e)
+        loss = (xp.abs(small) * (xp.abs(error) - 0.5 * xp.abs(small))).mean()
+        xp.multiply(small, 1.0 / y.size, out=grad)
+        return loss
+
+
+def _logsumexp(z):
+    """``(n, 1)``: ``log(sum(exp(z)))`` per row, shifted by the row maximum."""
+    xp = array_module(z)
+    top = z.max(axis=-1, keepdims=True)
+    return top + xp.log(xp.exp(z - top).sum(axis=-1, keepdims=True))
+
+
+def _onehot(y, like):
+    """``(n, k)`` one-hot rows (dtype of ``like``) for class indices ``y`` ``(n,)``."""
+    xp = array_module(like)
+    classes = xp.arange(like.shape[-1])
+    return (y.reshape(-1, 1).astype(classes.dtype) == classes).astype(like.dtype)
+
+
+LOSSES: dict[str, type[Loss]] = {
+    cls.name: cls
+    for cls in (
+        BinaryCrossentropy,
+        CategoricalCrossentropy,
+        SparseCategoricalCrossentropy,
+        MeanSquaredError,
+        MeanAbsoluteError,
+        Huber,
+    )
+}
+_ALIASES = {
+    "mean_squared_error": "mse",
+    "mean_absolute_error": "mae",
+    "huber_loss": "huber",
+}
+
+
+def get(identifier) -> Loss:
+    """A loss from its Keras name or a :class:`Loss`."""
+    if isinstance(identifier, Loss):
+        return identifier
+    name = _ALIASES.get(str(identifier).lower(), str(identifier).lower())
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {identifier!r}; use one of {', '.join(LOSSES)}")
+    return LOSSES[name]()

@@ -1,0 +1,128 @@
+"""What leaves the window as files: the model, predictions on a CSV, the plots and the history."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+from PySide6.QtCore import QObject
+
+from engine.errors import UserError
+from gui.dialogs import CSV_FILTER, MODEL_FILTER
+from gui.loader import BackgroundTask
+
+
+def write_csv_atomically(frame: pd.DataFrame, path: Path) -> None:
+    """Write to a temporary name beside ``path`` and rename, so no half file is left."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        frame.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def predict_file(model_path: Path, csv_path: Path, out_path: Path) -> tuple[int, Path]:
+    """Run a model file on a CSV and save the input columns plus the predictions."""
+    from engine.model_file import load_model
+
+    predictions = load_model(model_path).predict(csv_path)
+    write_csv_atomically(predictions, out_path)
+    return len(predictions), out_path
+
+
+class ExportActions(QObject):
+    """The window's File actions that write files; errors go to ``window.show_error``."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self._window = window
+        self._predict = BackgroundTask(self)
+        self._predict.done.connect(self._on_predicted)
+        self._predict.failed.connect(lambda text: window.show_error("Prediction failed", text))
+
+    @property
+    def predicting(self) -> bool:
+        return self._predict.running
+
+    def join(self) -> None:
+        self._predict.join()
+
+    def export_model(self) -> Path | None:
+        window = self._window
+        if window.session.job is None or window.is_training():
+            window.show_error("Nothing to export", "Train a model first, then export it.")
+            return None
+        suggested = f"{window.current_path.stem}.safetensors" if window.current_path else ""
+        path = window.dialogs.save_path("Export model", suggested, MODEL_FILTER)
+        if not path:
+            return None
+        path = Path(path)
+        if not path.suffix:
+            path = path.with_suffix(".safetensors")
+        try:
+            window.session.save(path, extra_metadata={"hardware": window.hardware_summary})
+        except (UserError, OSError) as exc:
+            window.show_error("Cannot export the model", str(exc))
+            return None
+        window.statusBar().showMessage(f"Model saved to {path}", 10_000)
+        return path
+
+    def predict_csv(self) -> bool:
+        """Ask for a model file, a CSV and where to save; predict off the GUI thread."""
+        window = self._window
+        if self._predict.running:
+            window.show_error("Prediction running", "Wait for the current prediction to finish.")
+            return False
+        dialogs = window.dialogs
+        model = dialogs.open_path("Model file to run", MODEL_FILTER)
+        if not model:
+            return False
+        data = dialogs.open_path("CSV to predict on", CSV_FILTER)
+        if not data:
+            return False
+        data = Path(data)
+        out = dialogs.save_path(
+            "Save predictions", str(data.with_name(f"{data.stem}_predictions.csv")), CSV_FILTER
+        )
+        if not out:
+            return False
+        window.statusBar().showMessage(f"Predicting on {data.name}…")
+        self._predict.start(lambda: predict_file(Path(model), data, Path(out)))
+        return True
+
+    def _on_predicted(self, result) -> None:
+        rows, path = result
+        self._window.statusBar().showMessage(f"Saved {rows:,} predictions to {path}", 15_000)
+
+    def export_plots(self) -> Path | None:
+        window = self._window
+        path = window.dialogs.save_path("Export plots", "training.png", "PNG image (*.png)")
+        if not path:
+            return None
+        path = Path(path).with_suffix(".png")
+        if not window.live.plots.grab().save(str(path), "PNG"):
+            window.show_error("Cannot export the plots", f"{path}: could not be written")
+            return None
+        return path
+
+    def export_history(self) -> Path | None:
+        window = self._window
+        frame = window.live.history_frame()
+        if frame.empty:
+            window.show_error("No history yet", "Train for at least one epoch first.")
+            return None
+        path = window.dialogs.save_path("Export history", "history.csv", CSV_FILTER)
+        if not path:
+            return None
+        path = Path(path)
+        try:
+            write_csv_atomically(frame, path)
+        except OSError as exc:
+            window.show_error("Cannot export the history", f"{path}: {exc.strerror or exc}")
+            return None
+        return path

@@ -1,0 +1,224 @@
+"""Live hardware telemetry beside the training curves: GPU (NVML) or CPU (psutil) plots.
+
+The engine's :class:`~engine.hardware.Sampler` reads NVML on its own thread; a QTimer in the
+GUI thread drains its new samples and redraws, so no NVML call runs in the GUI thread and
+only the GUI thread touches widgets. The x-axis is seconds since ``run_started(t0)``, on the
+``time.monotonic()`` clock of the training records.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from engine.hardware import GpuInfo, Sampler, idle_advice, info_from_dict, sample_from_dict
+from engine.hardware.text import device_line, sample_line, summary_line
+
+MAX_POINTS = 7200  # one hour at 2 Hz
+MIB = 1 << 20
+PENS = (pg.mkPen("#1f77b4", width=1), pg.mkPen("#ff7f0e", width=1))
+
+# plot title -> [(sample field, legend name, scale)], one per curve
+GPU_PLOTS = {
+    "Utilisation (%)": [("gpu_util", "GPU", 1), ("mem_util", "memory", 1)],
+    "Memory (MiB)": [("mem_used", "used", 1 / MIB), ("proc_mem", "this process", 1 / MIB)],
+}
+CPU_PLOTS = {
+    "CPU (%)": [("process_cpu", "this process", 1), ("system_cpu", "system", 1)],
+    "RAM (MiB)": [("ram_used", "used", 1 / MIB), ("rss", "this process", 1 / MIB)],
+}
+SECONDARY = {
+    "Temperature (°C)": [("temperature", "GPU", 1)],
+    "Power (W)": [("power", "draw", 1), ("power_limit", "limit", 1)],
+    "Clocks (MHz)": [("sm_clock", "SM", 1), ("mem_clock", "memory", 1)],
+    "PCIe (MB/s)": [("pcie_rx", "rx", 1e-3), ("pcie_tx", "tx", 1e-3)],
+    "Fan (%)": [("fan", "fan", 1)],
+}
+
+
+class HardwarePanel(QWidget):
+    """GPU or CPU telemetry plots, current values, notices and the run summary.
+
+    See docs/CONTRACTS.md, "Hardware panel", for how the main window drives it.
+    """
+
+    def __init__(self, sampler: Sampler | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("hardwarePanel")
+        self._owns_sampler = sampler is None
+        self.sampler = sampler if sampler is not None else Sampler()
+        self.last_summary: dict | None = None
+        self._samples: deque = deque(maxlen=MAX_POINTS)
+        self._mode: str | None = None
+        self._t0: float | None = None
+        self._training = False
+        self._timer = QTimer(self)
+        self._timer.setInterval(round(1000 / self.sampler.rate_hz))
+        self._timer.timeout.connect(self._drain)
+        self._build()
+
+    def _build(self) -> None:
+        self.device_label = self._label("hwDevice", "Hardware: not attached")
+        self.notice_label = self._label("hwNotice", "", "color: #b35900; font-weight: bold")
+        self.advisor_label = self._label("hwAdvisor", "", "color: #b35900")
+        self.values_label = self._label("hwValues", "no readings yet")
+        self.summary_label = self._label("hwSummary", "")
+        for label in (self.notice_label, self.advisor_label, self.summary_label):
+            label.hide()
+        self.secondary = QComboBox(objectName="hwSecondary")
+        self.secondary.addItems(list(SECONDARY))
+        self.secondary.currentTextChanged.connect(self._redraw)
+        self.plots = [pg.PlotWidget(), pg.PlotWidget(), pg.PlotWidget()]
+        self.curves = []
+        for plot in self.plots:
+            plot.addLegend(offset=(5, 5))
+            plot.showGrid(x=True, y=True, alpha=0.2)
+            plot.setLabel("bottom", "seconds since training started")
+            self.curves.append([plot.plot(pen=pen, antialias=False) for pen in PENS])
+            plot.setXLink(self.plots[0])
+        chooser = QHBoxLayout()
+        chooser.addWidget(QLabel("Also plot:"))
+        chooser.addWidget(self.secondary)
+        chooser.addStretch(1)
+        layout = QVBoxLayout(self)
+        for widget in (self.device_label, self.notice_label, self.advisor_label):
+            layout.addWidget(widget)
+        layout.addWidget(self.plots[0], 1)
+        layout.addWidget(self.plots[1], 1)
+        layout.addLayout(chooser)
+        layout.addWidget(self.plots[2], 1)
+        layout.addWidget(self.values_label)
+        layout.addWidget(self.summary_label)
+
+    def _label(self, name: str, text: str, style: str = "") -> QLabel:
+        label = QLabel(text, objectName=name, wordWrap=True)
+        label.setStyleSheet(style)
+        return label
+
+    # -- the main window's API -------------------------------------------------------------
+    def attach(self, backend) -> None:
+        """Watch the device ``backend`` (engine.backend.Backend) trains on, and start polling."""
+        self.sampler.attach(backend)
+        self._samples.clear()
+        self._mode = None
+        self.sampler.start()
+        self._timer.start()
+
+    def run_started(self, t0: float) -> None:
+        """Training started at ``t0`` (``time.monotonic()``): the x-axis origin from now on."""
+        self._t0, self._training = t0, True
+        self.summary_label.hide()
+        self.sampler.begin_run(t0)
+
+    def run_finished(self, epochs: int) -> dict:
+        """End the run; returns its summary (see docs/CONTRACTS.md) and shows it."""
+        self._training = False
+        self.advisor_label.hide()
+        self.last_summary = self.sampler.end_run(epochs)
+        self.summary_label.setText(summary_line(self.last_summary))
+        self.summary_label.show()
+        return self.last_summary
+
+    def load_samples(self, samples, devices=None, t0: float | None = None) -> None:
+        """Show recorded samples without a live sampler.
+
+        ``samples`` is a list of samples (objects or dicts), or a whole recording as read by
+        ``engine.hardware.read_recording`` (its devices, notice and summary are shown too).
+        """
+        self.shutdown()
+        record = samples if isinstance(samples, dict) else {"samples": samples}
+        items = [sample_from_dict(s) if isinstance(s, dict) else s for s in record["samples"]]
+        devices = devices if devices is not None else record.get("devices") or []
+        devices = [d if isinstance(d, GpuInfo) else info_from_dict(d) for d in devices]
+        gpus = [s for s in items if s.kind == "gpu"]
+        index = record.get("training_index")
+        if gpus and index is None:
+            index = gpus[0].index
+        self._mode = "gpu" if gpus else "cpu"
+        self._samples.clear()
+        self._samples.extend([s for s in gpus if s.index == index] if gpus else items)
+        info = next((d for d in devices if d.index == index), GpuInfo(index)) if gpus else None
+        self._show_header(info, record.get("system") or {}, record.get("notice"))
+        self._t0 = t0 if t0 is not None else (record.get("meta") or {}).get("t0")
+        summary = record.get("summary")
+        if summary:
+            self.last_summary = summary
+            self.summary_label.setText(summary_line(summary))
+            self.summary_label.show()
+        self._redraw()
+
+    def shutdown(self) -> None:
+        """Stop polling (window close); shuts NVML down when the panel made the sampler."""
+        self._timer.stop()
+        if self._owns_sampler:
+            self.sampler.close()
+        else:
+            self.sampler.stop()
+
+    # -- drawing ---------------------------------------------------------------------------
+    def _drain(self) -> None:
+        new = self.sampler.drain()
+        if self._mode is None and self.sampler.mode is not None:
+            self._mode = self.sampler.mode
+            self._show_header(self.sampler.training_info, self.sampler.system, self.sampler.notice)
+        mine = [s for s in new if self._is_training_device(s)]
+        if not mine:
+            return
+        self._samples.extend(mine)
+        self._show_notice(self.sampler.notice)
+        if self._training and self._mode == "gpu":
+            advice = idle_advice(self._samples, mine[-1].time, self._t0)
+            self.advisor_label.setText(advice or "")
+            self.advisor_label.setVisible(advice is not None)
+        self._redraw()
+
+    def _is_training_device(self, sample) -> bool:
+        if self._mode == "cpu":
+            return sample.kind == "cpu"
+        return sample.kind == "gpu" and sample.index == self.sampler.training_index
+
+    def _show_header(self, info: GpuInfo | None, system: dict, notice: str | None) -> None:
+        text = device_line(info, system)
+        if info is not None and info.pci_bus_id:
+            text += f" · PCI {info.pci_bus_id}"
+        self.device_label.setText(text)
+        self.secondary.setEnabled(self._mode == "gpu")
+        self.plots[2].setVisible(self._mode == "gpu")
+        self._show_notice(notice)
+
+    def _show_notice(self, notice: str | None) -> None:
+        self.notice_label.setText(notice or "")
+        self.notice_label.setVisible(bool(notice))
+
+    def _redraw(self) -> None:
+        if not self._samples:
+            return
+        samples = list(self._samples)
+        origin = self._t0 if self._t0 is not None else samples[0].time
+        x = np.fromiter((s.time - origin for s in samples), float, len(samples))
+        layout = dict(GPU_PLOTS if self._mode == "gpu" else CPU_PLOTS)
+        if self._mode == "gpu":
+            layout[self.secondary.currentText()] = SECONDARY[self.secondary.currentText()]
+        for plot, curves, (title, series) in zip(self.plots, self.curves, layout.items()):
+            plot.setTitle(title)
+            legend = plot.plotItem.legend
+            legend.clear()
+            for curve, spec in zip(curves, series + [None] * (len(curves) - len(series))):
+                if spec is None:
+                    curve.setData([], [])
+                    continue
+                name, label, scale = spec
+                y = np.fromiter((_value(s, name, scale) for s in samples), float, len(samples))
+                curve.setData(x, y, connect="finite")
+                legend.addItem(curve, label)
+        self.values_label.setText(sample_line(samples[-1]))
+
+
+def _value(sample, name: str, scale: float) -> float:
+    value = getattr(sample, name, None)
+    return math.nan if value is None else value * scale

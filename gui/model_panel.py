@@ -1,0 +1,161 @@
+"""The network's hidden layers as an editable table, with a live parameter count."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.activations import ACTIVATIONS as ENGINE_ACTIVATIONS
+from engine.job import LayerSpec
+
+# softmax only makes sense as the output layer, which the task decides
+ACTIVATIONS = tuple(name for name in ENGINE_ACTIVATIONS if name != "softmax")
+DEFAULT_LAYERS = ((32, "relu", 0.0), (16, "relu", 0.0))
+
+
+def count_params(n_inputs: int, hidden: list[int], n_outputs: int) -> int:
+    """Weights and biases of a stack of Dense layers: sum of (fan_in + 1) * fan_out."""
+    sizes = [n_inputs, *hidden, n_outputs]
+    return sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+class ModelPanel(QWidget):
+    """Hidden layers (units, activation, dropout); the output layer follows from the task."""
+
+    changed = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.table = QTableWidget(0, 3)
+        self.table.setObjectName("layersTable")
+        self.table.setHorizontalHeaderLabels(["Units", "Activation", "Dropout"])
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setDefaultSectionSize(28)
+
+        self.add_button = self._button("Add", "addLayerButton", self.add_layer_after_current)
+        self.remove_button = self._button("Remove", "removeLayerButton", self.remove_current)
+        self.up_button = self._button("Up", "moveLayerUpButton", lambda: self.move_current(-1))
+        self.down_button = self._button("Down", "moveLayerDownButton", lambda: self.move_current(1))
+        self.output_label = QLabel()
+        self.params_label = QLabel()
+        self.params_label.setObjectName("paramCountLabel")
+
+        buttons = QHBoxLayout()
+        for button in (self.add_button, self.remove_button, self.up_button, self.down_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Hidden layers (input → … → output)"))
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.output_label)
+        layout.addWidget(self.params_label)
+
+        self._n_inputs = 0
+        self._n_outputs = 1
+        self._output_text = "set by the task"
+        self.set_layers([LayerSpec(*row) for row in DEFAULT_LAYERS])
+        self.changed.connect(self._update_labels)
+
+    def _button(self, text: str, name: str, slot) -> QPushButton:
+        button = QPushButton(text)
+        button.setObjectName(name)
+        button.clicked.connect(slot)
+        return button
+
+    # --- rows ---------------------------------------------------------------------------
+    def layers(self) -> list[LayerSpec]:
+        rows = []
+        for r in range(self.table.rowCount()):
+            units = self.table.cellWidget(r, 0).value()
+            activation = self.table.cellWidget(r, 1).currentText()
+            dropout = self.table.cellWidget(r, 2).value()
+            rows.append(LayerSpec(units, activation, round(dropout, 4)))
+        return rows
+
+    def set_layers(self, rows: list[LayerSpec]) -> None:
+        self.table.setRowCount(0)
+        for row in rows:
+            self._insert_row(self.table.rowCount(), row)
+        self.changed.emit()
+
+    def add_layer(self, row: LayerSpec | None = None, at: int | None = None) -> None:
+        at = self.table.rowCount() if at is None else at
+        if row is None:
+            row = self.layers()[at - 1] if at > 0 else LayerSpec(32, "relu", 0.0)
+        self._insert_row(at, row)
+        self.table.selectRow(at)
+        self.changed.emit()
+
+    def add_layer_after_current(self) -> None:
+        current = self.table.currentRow()
+        self.add_layer(at=current + 1 if current >= 0 else None)
+
+    def remove_current(self) -> None:
+        row = self.table.currentRow()
+        if row < 0:
+            row = self.table.rowCount() - 1
+        if row >= 0:
+            self.table.removeRow(row)
+            self.changed.emit()
+
+    def move_current(self, delta: int) -> None:
+        row = self.table.currentRow()
+        target = row + delta
+        if row < 0 or not 0 <= target < self.table.rowCount():
+            return
+        rows = self.layers()
+        rows[row], rows[target] = rows[target], rows[row]
+        self.set_layers(rows)
+        self.table.selectRow(target)
+
+    def _insert_row(self, at: int, row: LayerSpec) -> None:
+        self.table.insertRow(at)
+        units = QSpinBox()
+        units.setRange(1, 65536)
+        units.setValue(int(row.units))
+        units.valueChanged.connect(self.changed)
+        activation = QComboBox()
+        activation.addItems(ACTIVATIONS)
+        activation.setCurrentText(row.activation if row.activation in ACTIVATIONS else "relu")
+        activation.currentTextChanged.connect(self.changed)
+        dropout = QDoubleSpinBox()
+        dropout.setRange(0.0, 0.95)
+        dropout.setSingleStep(0.05)
+        dropout.setDecimals(2)
+        dropout.setValue(float(row.dropout))
+        dropout.valueChanged.connect(self.changed)
+        self.table.setCellWidget(at, 0, units)
+        self.table.setCellWidget(at, 1, activation)
+        self.table.setCellWidget(at, 2, dropout)
+
+    # --- the derived parts ----------------------------------------------------------------
+    def set_io(self, n_inputs: int, n_outputs: int, output_text: str) -> None:
+        """Input width (after encoding) and the task's output layer, for the labels."""
+        self._n_inputs, self._n_outputs, self._output_text = n_inputs, n_outputs, output_text
+        self._update_labels()
+
+    def param_count(self) -> int:
+        return count_params(self._n_inputs, [r.units for r in self.layers()], self._n_outputs)
+
+    def _update_labels(self) -> None:
+        self.output_label.setText(f"Output layer: {self._output_text}")
+        if self._n_inputs:
+            text = f"Parameters: {self.param_count():,} ({self._n_inputs} inputs)"
+        else:
+            text = "Parameters: open a CSV to count them"
+        self.params_label.setText(text)

@@ -1,0 +1,205 @@
+"""Live training plots: loss per step (raw and smoothed) with validation per epoch, and the metric.
+
+Buffers are bounded: when one fills, every other point is dropped and later points are kept at
+the coarser stride, so a run of any length keeps its whole shape in fixed memory.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
+
+pg.setConfigOptions(antialias=False, useOpenGL=False)
+
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
+
+
+class DecimatingBuffer:
+    """(x, y) points in fixed memory: at capacity, halves its resolution instead of growing."""
+
+    def __init__(self, capacity: int = 4096) -> None:
+        if capacity < 4 or capacity % 2:
+            raise ValueError("capacity must be an even number >= 4")
+        self.capacity = capacity
+        self._x = np.empty(capacity, np.float64)
+        self._y = np.empty(capacity, np.float64)
+        self._n = 0
+        self._stride = 1
+        self._seen = 0  # points offered since the stride last changed
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def stride(self) -> int:
+        return self._stride
+
+    def clear(self) -> None:
+        self._n, self._stride, self._seen = 0, 1, 0
+
+    def extend(self, x, y) -> None:
+        for xi, yi in zip(np.asarray(x, np.float64), np.asarray(y, np.float64)):
+            if self._seen % self._stride == 0:
+                if self._n == self.capacity:
+                    self._halve()
+                self._x[self._n] = xi
+                self._y[self._n] = yi
+                self._n += 1
+            self._seen += 1
+
+    def _halve(self) -> None:
+        half = self.capacity // 2
+        self._x[:half] = self._x[: self.capacity : 2]
+        self._y[:half] = self._y[: self.capacity : 2]
+        self._n = half
+        self._stride *= 2
+        self._seen = 0
+
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._x[: self._n].copy(), self._y[: self._n].copy()
+
+
+class Ema:
+    """Exponential moving average with bias correction (TensorBoard-style smoothing)."""
+
+    def __init__(self, weight: float = 0.9) -> None:
+        self.weight = weight
+        self._value = 0.0
+        self._count = 0
+
+    def reset(self) -> None:
+        self._value, self._count = 0.0, 0
+
+    def update(self, values) -> np.ndarray:
+        out = np.empty(len(values), np.float64)
+        for i, v in enumerate(np.asarray(values, np.float64)):
+            if math.isfinite(v):
+                self._count += 1
+                self._value = self.weight * self._value + (1.0 - self.weight) * v
+            out[i] = self._value / (1.0 - self.weight**self._count) if self._count else np.nan
+        return out
+
+
+def _plot_widget(name: str, left: str, bottom: str) -> pg.PlotWidget:
+    widget = pg.PlotWidget(background="w")
+    widget.setObjectName(name)
+    widget.setLabel("left", left)
+    widget.setLabel("bottom", bottom)
+    widget.showGrid(x=True, y=True, alpha=0.2)
+    widget.addLegend(offset=(-10, 10))
+    widget.setMinimumHeight(160)
+    return widget
+
+
+class LossPlot(QWidget):
+    """Training loss per step (faint raw, bold smoothed) and validation loss per epoch."""
+
+    def __init__(self, capacity: int = 4096, parent=None) -> None:
+        super().__init__(parent)
+        self.plot = _plot_widget("lossPlot", "Loss", "Training step (mini-batches)")
+        self.log_toggle = QCheckBox("Log scale")
+        self.log_toggle.setObjectName("logScaleCheck")
+        self.log_toggle.toggled.connect(lambda on: self.plot.setLogMode(y=on))
+        raw_color = QColor(PALETTE[0])
+        raw_color.setAlpha(60)
+        self.raw_curve = self.plot.plot(pen=pg.mkPen(raw_color, width=1), name="train (raw)")
+        self.smooth_curve = self.plot.plot(pen=pg.mkPen(PALETTE[0], width=1), name="train")
+        self.val_curve = self.plot.plot(
+            pen=pg.mkPen(PALETTE[1], width=1),
+            symbol="o",
+            symbolSize=5,
+            symbolBrush=PALETTE[1],
+            name="validation (per epoch)",
+        )
+        self.raw = DecimatingBuffer(capacity)
+        self.smooth = DecimatingBuffer(capacity)
+        self.val = DecimatingBuffer(capacity)
+        self._ema = Ema()
+        bar = QHBoxLayout()
+        bar.addStretch(1)
+        bar.addWidget(self.log_toggle)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(self.plot, 1)
+
+    def set_loss_name(self, text: str) -> None:
+        self.plot.setLabel("left", text)
+
+    def clear(self) -> None:
+        for buffer in (self.raw, self.smooth, self.val):
+            buffer.clear()
+        self._ema.reset()
+        self.redraw()
+
+    def add_steps(self, steps: np.ndarray, losses: np.ndarray) -> None:
+        if len(steps):
+            self.raw.extend(steps, losses)
+            self.smooth.extend(steps, self._ema.update(losses))
+
+    def add_validation(self, step: float, loss: float) -> None:
+        self.val.extend([step], [loss])
+
+    def redraw(self) -> None:
+        for curve, buffer in (
+            (self.raw_curve, self.raw),
+            (self.smooth_curve, self.smooth),
+            (self.val_curve, self.val),
+        ):
+            curve.setData(*buffer.data())
+
+    def point_count(self) -> int:
+        return len(self.raw)
+
+
+class MetricPlot(QWidget):
+    """The task metric per epoch: one curve per metric key, training solid, validation dashed."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.plot = _plot_widget("metricPlot", "Metric", "Epoch")
+        self._curves: dict[str, pg.PlotDataItem] = {}
+        self._values: dict[str, tuple[list[float], list[float]]] = {}
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot, 1)
+
+    def set_metric_label(self, text: str) -> None:
+        self.plot.setLabel("left", text)
+
+    def clear(self) -> None:
+        self.plot.clear()
+        self._curves.clear()
+        self._values.clear()
+
+    def add_epoch(self, epoch: int, logs: dict[str, float]) -> None:
+        for key, value in logs.items():
+            base = key.removeprefix("val_")
+            if base in ("loss", "lr") or not isinstance(value, int | float):
+                continue
+            xs, ys = self._values.setdefault(key, ([], []))
+            xs.append(epoch + 1)
+            ys.append(float(value))
+            if key not in self._curves:
+                self._curves[key] = self._new_curve(key, base)
+        self.redraw()
+
+    def _new_curve(self, key: str, base: str) -> pg.PlotDataItem:
+        bases = sorted({k.removeprefix("val_") for k in self._values})
+        color = PALETTE[bases.index(base) % len(PALETTE)]
+        style = Qt.PenStyle.DashLine if key.startswith("val_") else Qt.PenStyle.SolidLine
+        name = f"{base} (validation)" if key.startswith("val_") else base
+        pen = pg.mkPen(color, width=1, style=style)
+        return self.plot.plot(pen=pen, symbol="o", symbolSize=4, symbolBrush=color, name=name)
+
+    def redraw(self) -> None:
+        for key, curve in self._curves.items():
+            curve.setData(*self._values[key])
+
+    def series(self) -> dict[str, tuple[list[float], list[float]]]:
+        return {k: (list(x), list(y)) for k, (x, y) in self._values.items()}

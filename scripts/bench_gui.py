@@ -1,0 +1,150 @@
+"""Training throughput with the window open vs. headless, and GUI responsiveness meanwhile.
+
+    QT_QPA_PLATFORM=offscreen python scripts/bench_gui.py [--steps 300] [--device auto]
+
+The medium reference workload of GUIDE §5 (100,000 × 50 standard-normal features, label =
+sum of the first three > 0; ReLU 256-256, sigmoid head, Adam 1e-3, batch 256), cut to a fixed
+number of steps (``--steps``, within the first epoch) so that it finishes on a 2-core CPU.
+Both sides train the same prepared data through the same engine job; data loading and the
+first ``WARMUP`` steps are excluded. Headless runs before and after the window run and the
+ratio uses their mean, because shared machines drift. Responsiveness: a 10 ms QTimer runs in
+the GUI thread during the window run; its lateness (interval − 10 ms) is reported as p50/p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine.data import infer_schema, read_csv  # noqa: E402
+from engine.job import LayerSpec, TrainingJob, TrainSettings, prepare  # noqa: E402
+from gui.app import create_main_window, ensure_app  # noqa: E402
+
+ROWS, FEATURES, BATCH, WARMUP = 100_000, 50, 256, 20
+
+
+def write_workload(path: Path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((ROWS, FEATURES), dtype=np.float32)
+    frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(FEATURES)])
+    frame["label"] = (x[:, :3].sum(axis=1) > 0).astype(np.int8)
+    frame.to_csv(path, index=False, float_format="%.5f")
+
+
+def settings(device: str) -> TrainSettings:
+    return TrainSettings(
+        layers=[LayerSpec(256), LayerSpec(256)],
+        optimizer="adam",
+        learning_rate=1e-3,
+        batch_size=BATCH,
+        epochs=2,
+        early_stopping=0,
+        seed=0,
+        device=device,
+        val_split=0.05,
+        test_split=0.05,
+    )
+
+
+def headless(path: Path, steps: int, device: str) -> float:
+    """Samples per second of ``steps`` trainer steps in a plain loop."""
+    table = read_csv(path)
+    schema = infer_schema(table.frame, target="label", source=table.name)
+    job = TrainingJob(prepare(table, schema, settings(device)), settings(device))
+    trainer = job.trainer
+    for _ in range(WARMUP):
+        trainer.step()
+    job.model.backend.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        trainer.step()
+    trainer.drain_losses()
+    return steps * BATCH / (time.perf_counter() - t0)
+
+
+def wait_until(condition, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    loop = QEventLoop()
+    while not condition() and time.monotonic() < deadline:
+        QTimer.singleShot(5, loop.quit)
+        loop.exec()
+
+
+def with_window(path: Path, steps: int, device: str) -> tuple[float, np.ndarray]:
+    """(samples per second, timer lateness in ms) with the app window training live."""
+    window = create_main_window()
+    window.resize(1400, 880)
+    window.show()
+    if not window.load_csv(path, target="label"):
+        raise SystemExit(f"could not load the workload: {window.errors}")
+    s = settings(device)
+    window.model_panel.set_layers(s.layers)
+    window.settings_panel.set_values(
+        {"batch_size": BATCH, "epochs": 2, "learning_rate": 1e-3, "patience": 0, "device": device}
+    )
+    window.data_panel.val_spin.setValue(s.val_split)
+    window.data_panel.test_spin.setValue(s.test_split)
+
+    marks: list[tuple[int, float, int]] = []  # (global step, time, samples) per batch
+    window.session.progress.connect(
+        lambda b: marks.append((b["global_step"], b["time"], b["samples"]))
+    )
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    window.train()
+    wait_until(lambda: marks and marks[-1][0] >= WARMUP, 600)
+    timer.start(10)
+    first = marks[-1]
+    wait_until(lambda: marks[-1][0] >= first[0] + steps, 600)
+    timer.stop()
+    last = marks[-1]
+    window.stop()
+    wait_until(lambda: not window.is_training(), 600)
+    window.close()
+    lateness = np.diff(np.asarray(ticks)) * 1000.0 - 10.0
+    return (last[2] - first[2]) / (last[1] - first[1]), lateness
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=300, help="timed steps (default 300)")
+    parser.add_argument("--device", default="auto", help="auto, cpu or gpu")
+    args = parser.parse_args()
+    ensure_app()
+    with tempfile.TemporaryDirectory() as folder:
+        QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, folder)
+        path = Path(folder) / "medium.csv"
+        write_workload(path)
+        before = headless(path, args.steps, args.device)
+        windowed, lateness = with_window(path, args.steps, args.device)
+        after = headless(path, args.steps, args.device)
+    base = (before + after) / 2
+    print(f"workload: medium, {args.steps} timed steps of batch {BATCH}, device {args.device}")
+    print(f"headless:    {before:,.0f} / {after:,.0f} samples/s (before / after)")
+    print(f"window open: {windowed:,.0f} samples/s = {windowed / base:.1%} of headless")
+    p50, p99 = np.percentile(lateness, [50, 99])
+    print(
+        f"10 ms timer lateness over {len(lateness)} ticks: p50 {p50:.1f} ms, "
+        f"p99 {p99:.1f} ms, max {lateness.max():.1f} ms"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Reading benchmark: a CSV from file to training arrays, against plain pandas + pyarrow.
+
+Generates a CSV (default 1,000,000 rows × 30 columns: 20 numeric with a few gaps, 9
+categorical with 2 to 12 categories, and a yes/no target), then times, each in a fresh
+process so that peak memory is its own:
+
+* ``pandas``: ``pandas.read_csv(path, engine="pyarrow")``;
+* ``pipeline``: ``engine.data.read_csv`` -> ``infer_schema`` -> ``engine.job.prepare``
+  (split, preprocessing fitted on the training rows, float32 train/val/test arrays).
+
+After one warm-up run of each, each runs ``--repeats`` times, alternating; the best time of
+each is reported with the ratio and each process's peak resident memory.
+
+    python scripts/bench_read.py                 # 1M × 30, about a minute
+    python scripts/bench_read.py --rows 100000   # quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+N_NUMERIC = 20
+LEVELS = (2, 3, 3, 4, 5, 6, 8, 10, 12)  # categories per categorical column
+N_CATEGORICAL = len(LEVELS)
+
+
+def generate(path: Path, rows: int, seed: int = 0) -> None:
+    """Write the benchmark CSV: numeric ``x00..x19``, categorical ``c0..c8``, target ``label``."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    rng = np.random.default_rng(seed)
+    columns = {}
+    for j in range(N_NUMERIC):
+        x = rng.normal(loc=j, scale=1 + j / 10, size=rows).round(4)
+        x[rng.random(rows) < 0.01] = np.nan
+        columns[f"x{j:02d}"] = x
+    for j, n_levels in enumerate(LEVELS):
+        levels = np.array([f"level_{k}" for k in range(n_levels)])
+        values = levels[rng.integers(0, len(levels), rows)].astype(object)
+        values[rng.random(rows) < 0.01] = None
+        columns[f"c{j}"] = values
+    score = columns["x00"] - columns["x01"] + 0.5 * (columns["c0"] == "level_1")
+    columns["label"] = np.where(np.nan_to_num(score) + rng.normal(size=rows) > -1, "yes", "no")
+    pacsv.write_csv(pa.table(columns), path)
+
+
+def measure(kind: str, path: str) -> dict:
+    """Time one kind of read in this process; peak RSS is this process's high-water mark."""
+    import pandas as pd
+
+    from engine.data import infer_schema, read_csv
+    from engine.job import prepare
+
+    start = time.perf_counter()
+    if kind == "pandas":
+        frame = pd.read_csv(path, engine="pyarrow")
+        shape = list(frame.shape)
+    else:
+        table = read_csv(path)
+        data = prepare(table, infer_schema(table.frame, source=table.name))
+        shape = [sum(len(x) for x in (data.x_train, data.x_val, data.x_test)), data.n_inputs]
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"kind": kind, "seconds": seconds, "peak_rss_mib": peak, "shape": shape}
+
+
+def _run_child(kind: str, path: Path) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--measure", kind, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--csv", type=Path, help="reuse or keep the generated CSV here")
+    parser.add_argument("--measure", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.measure:
+        print(json.dumps(measure(*args.measure)))
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.csv or Path(tmp) / "bench.csv"
+        if not path.exists():
+            t0 = time.perf_counter()
+            generate(path, args.rows)
+            size, seconds = path.stat().st_size / 2**20, time.perf_counter() - t0
+            print(f"generated {args.rows:,} rows × 30 columns, {size:.0f} MiB in {seconds:.1f} s")
+        runs = {"pandas": [], "pipeline": []}
+        for kind in runs:  # warm-up: the file in the page cache, memory pages in use once
+            _run_child(kind, path)
+        for _ in range(args.repeats):
+            for kind in runs:
+                runs[kind].append(_run_child(kind, path))
+    best = {kind: min(r, key=lambda m: m["seconds"]) for kind, r in runs.items()}
+    for kind, m in best.items():
+        times = ", ".join(f"{r['seconds']:.2f}" for r in runs[kind])
+        print(
+            f"{kind:>8}: best {m['seconds']:.2f} s (runs: {times}), "
+            f"peak RSS {m['peak_rss_mib']:.0f} MiB, shape {m['shape']}"
+        )
+    ratio = best["pipeline"]["seconds"] / best["pandas"]["seconds"]
+    print(f"ratio pipeline / pandas(pyarrow): {ratio:.2f} (limit 1.5)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""ONNX export: the exported graph reproduces ``load_model(...).predict`` on raw rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine.cli import main as cli_main
+from engine.data.preprocess import category_name
+from engine.data.reader import read_csv
+from engine.data.schema import infer_schema
+from engine.job import TrainingJob, TrainSettings, prepare
+from engine.model_file import load_model
+from engine.onnx_export import onnx_feeds
+from engine.samples import sample_paths
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+TARGETS = {
+    "breast_cancer_8": "malignant",
+    "customer_churn": "churned",
+    "diabetes": "progression",
+    "wine": "cultivar",
+}
+
+
+@pytest.fixture(scope="module", params=sorted(TARGETS))
+def exported(request, tmp_path_factory):
+    """(predictor, onnx session, raw frame) for a model trained briefly on one sample."""
+    name = request.param
+    path = next(p for p in sample_paths() if p.stem == name)
+    table = read_csv(path)
+    schema = infer_schema(table.frame, target=TARGETS[name], source=table.name)
+    settings = TrainSettings(epochs=4, early_stopping=0)
+    job = TrainingJob(prepare(table, schema, settings), settings)
+    job.run()
+    folder = tmp_path_factory.mktemp(name)
+    model_path = job.save(folder / "model.safetensors")
+    onnx_path = folder / "model.onnx"
+    assert cli_main(["export-onnx", str(model_path), str(onnx_path)]) == 0
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    return load_model(model_path), session, table.frame, onnx_path
+
+
+def _messy(predictor, frame: pd.DataFrame) -> pd.DataFrame:
+    """The first rows with holes, ±inf and a category never seen in training."""
+    rows = frame.head(12).copy()
+    for stats in predictor.preprocessor.numeric:
+        rows[stats.name] = rows[stats.name].astype("float64")
+        rows.loc[rows.index[0], stats.name] = np.nan
+        rows.loc[rows.index[1], stats.name] = np.inf
+        rows.loc[rows.index[2], stats.name] = -np.inf
+    for stats in predictor.preprocessor.categorical:
+        rows[stats.name] = rows[stats.name].astype(object)
+        rows.loc[rows.index[3], stats.name] = None
+        rows.loc[rows.index[4], stats.name] = "never-seen-in-training"
+    return rows
+
+
+def _compare(predictor, session, rows: pd.DataFrame) -> None:
+    outputs = dict(
+        zip([o.name for o in session.get_outputs()], session.run(None, onnx_feeds(predictor, rows)))
+    )
+    expected = predictor.predict(rows)
+    if predictor.task == "regression":
+        # the network's float32 output, compared in its own (standardised) units
+        target = predictor.target
+        want = expected[f"predicted_{predictor.target_name}"].to_numpy()
+        got = outputs["value"].astype(np.float64)
+        np.testing.assert_allclose(
+            (got - target.mean) / target.std, (want - target.mean) / target.std, rtol=0, atol=1e-5
+        )
+        return
+    probability_columns = [f"probability_{label}" for label in predictor.labels]
+    np.testing.assert_allclose(
+        outputs["probabilities"], expected[probability_columns].to_numpy(), rtol=0, atol=1e-5
+    )
+    got = [category_name(v) for v in outputs["label"]]
+    want = [category_name(v) for v in expected[f"predicted_{predictor.target_name}"]]
+    assert got == want
+
+
+def test_onnx_matches_predict_on_raw_rows(exported):
+    predictor, session, frame, _ = exported
+    _compare(predictor, session, frame)
+
+
+def test_onnx_matches_predict_with_missing_inf_and_unseen_values(exported):
+    predictor, session, frame, _ = exported
+    _compare(predictor, session, _messy(predictor, frame))
+
+
+def test_onnx_batch_dimension_is_dynamic(exported):
+    predictor, session, frame, _ = exported
+    _compare(predictor, session, frame.head(1))
+    _compare(predictor, session, frame.head(37))
+
+
+def test_onnx_graph_is_valid_and_holds_the_preprocessing(exported):
+    predictor, _, _, onnx_path = exported
+    model = onnx.load(str(onnx_path))
+    onnx.checker.check_model(model, full_check=True)
+    ops = {(node.domain, node.op_type) for node in model.graph.node}
+    if predictor.preprocessor.numeric:
+        assert {("ai.onnx.ml", "Imputer"), ("ai.onnx.ml", "Scaler")} <= ops
+    if predictor.preprocessor.categorical:
+        assert {("ai.onnx.ml", "LabelEncoder"), ("ai.onnx.ml", "OneHotEncoder")} <= ops
+    assert [i.name for i in model.graph.input] == predictor.input_columns
+    first_dim = model.graph.input[0].type.tensor_type.shape.dim[0]
+    assert first_dim.dim_param == "N"
+
+
+def test_export_of_a_damaged_model_exits_2_and_writes_nothing(tmp_path, capsys):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a model at all")
+    out = tmp_path / "out.onnx"
+    assert cli_main(["export-onnx", str(bad), str(out)]) == 2
+    assert "bad.safetensors" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [bad]

@@ -1,0 +1,61 @@
+"""Plot buffers stay bounded and smoothing ignores what it cannot average."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gui.plots import DecimatingBuffer, Ema, LossPlot, MetricPlot
+
+
+def test_buffer_keeps_everything_until_full():
+    buffer = DecimatingBuffer(8)
+    buffer.extend(range(5), range(5))
+    x, y = buffer.data()
+    assert x.tolist() == [0, 1, 2, 3, 4]
+
+
+def test_buffer_halves_its_resolution_instead_of_growing():
+    buffer = DecimatingBuffer(100)
+    n = 1_000_000
+    buffer.extend(np.arange(n), np.arange(n))
+    x, _ = buffer.data()
+    assert len(x) <= 100
+    assert x[0] == 0 and x[-1] > n * 0.9  # the whole run, at a coarser stride
+    assert np.all(np.diff(x) == buffer.stride)
+
+
+def test_buffer_rejects_odd_capacity():
+    with pytest.raises(ValueError):
+        DecimatingBuffer(7)
+
+
+def test_ema_is_bias_corrected_and_skips_nan():
+    ema = Ema(0.9)
+    out = ema.update([2.0, np.nan, 2.0])
+    assert out.tolist() == pytest.approx([2.0, 2.0, 2.0])
+
+
+def test_loss_plot_draws_bounded_curves(qtbot):
+    plot = LossPlot(capacity=64)
+    qtbot.addWidget(plot)
+    steps = np.arange(1, 1001)
+    plot.add_steps(steps, 1.0 / steps)
+    plot.add_validation(500, 0.1)
+    plot.redraw()
+    x, y = plot.raw_curve.getData()
+    assert 0 < len(x) <= 64
+    assert plot.smooth_curve.getData()[1][-1] < plot.smooth_curve.getData()[1][0]
+    plot.log_toggle.setChecked(True)
+    assert plot.plot.getPlotItem().ctrl.logYCheck.isChecked()
+    plot.clear()
+    assert plot.point_count() == 0
+
+
+def test_metric_plot_has_a_curve_per_metric_and_split(qtbot):
+    plot = MetricPlot()
+    qtbot.addWidget(plot)
+    plot.add_epoch(0, {"loss": 1.0, "accuracy": 0.5, "val_accuracy": 0.4, "lr": 0.1})
+    plot.add_epoch(1, {"loss": 0.5, "accuracy": 0.7, "val_accuracy": 0.6, "lr": 0.1})
+    assert set(plot.series()) == {"accuracy", "val_accuracy"}
+    assert plot.series()["accuracy"] == ([1, 2], [0.5, 0.7])

@@ -1,0 +1,180 @@
+"""Train in the real window, offscreen: to the end, paused and stepped, stopped, closed mid-run,
+then export, reload and predict."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from PySide6.QtCore import Qt
+
+from engine.model_file import load_model
+
+CLICK = Qt.MouseButton.LeftButton
+
+
+def _ready(window, path, epochs, batch_size=32):
+    assert window.load_csv(path)
+    window.settings_panel.epochs_spin.setValue(epochs)
+    window.settings_panel.batch_size_spin.setValue(batch_size)
+    window.settings_panel.patience_spin.setValue(0)
+    window.settings_panel.learning_rate_spin.setValue(0.01)
+
+
+def _train_to_end(window, qtbot, timeout=60_000):
+    with qtbot.waitSignal(window.training_finished, timeout=timeout) as finished:
+        qtbot.mouseClick(window.controls.train_button, CLICK)
+    return finished.args[0]
+
+
+def test_training_to_the_end_lowers_the_loss_and_fills_the_views(window, qtbot, breast_cancer):
+    _ready(window, breast_cancer, epochs=15)
+    summary = _train_to_end(window, qtbot)
+    assert summary["reason"] == "completed"
+    assert not window.is_training()
+    history = summary["history"]
+    assert len(history["loss"]) == 15
+    assert history["loss"][-1] < history["loss"][0]
+    steps, losses = window.live.loss_points()
+    assert len(steps) > 50 and np.all(np.diff(steps) > 0)
+    assert np.mean(losses[-10:]) < np.mean(losses[:10])
+    assert len(window.live.loss.val.data()[0]) == 15
+    assert window.live.metric.series()["accuracy"][1]
+    assert window.status.progress.value() == window.status.progress.maximum()
+    assert window.status.epoch.text().startswith("Completed")
+    report = window.session.report
+    assert report["accuracy"] > 0.8
+    assert window.evaluation.confusion.rowCount() == 2
+    assert window.evaluation.per_class.rowCount() == 2
+    assert window.evaluation.hardware.text()
+    assert window.result_tabs.currentWidget() is window.evaluation
+    assert window.controls.export_button.isEnabled()
+    assert window.controls.train_button.isEnabled()
+
+
+def test_pause_step_resume_and_learning_rate_while_paused(window, qtbot, breast_cancer):
+    _ready(window, breast_cancer, epochs=300)
+    controls = window.controls
+    with qtbot.waitSignal(window.session.progress, timeout=30_000):
+        qtbot.mouseClick(controls.train_button, CLICK)
+    assert window.is_training()
+    assert not window.settings_panel.epochs_spin.isEnabled()
+    assert not window.model_panel.isEnabled()
+    assert not window.settings_panel.learning_rate_spin.isEnabled()
+    qtbot.mouseClick(controls.pause_button, CLICK)
+    qtbot.waitUntil(lambda: window.session.state == "paused", timeout=5_000)
+    assert controls.pause_button.text() == "Resume"
+    assert controls.step_button.isEnabled()
+    assert window.settings_panel.learning_rate_spin.isEnabled()
+    trainer = window.session.job.trainer
+    before = trainer.global_step
+    qtbot.wait(200)
+    assert trainer.global_step == before  # paused means no steps
+    window.settings_panel.learning_rate_spin.setValue(0.002)
+    with qtbot.waitSignal(window.session.progress, timeout=5_000):
+        qtbot.mouseClick(controls.step_button, CLICK)
+    assert trainer.global_step == before + 1
+    assert trainer.learning_rate == 0.002
+    qtbot.mouseClick(controls.pause_button, CLICK)
+    qtbot.waitUntil(lambda: trainer.global_step > before + 20, timeout=10_000)
+    assert window.session.state == "running"
+    with qtbot.waitSignal(window.training_finished, timeout=10_000) as finished:
+        qtbot.mouseClick(controls.stop_button, CLICK)
+    assert finished.args[0]["reason"] == "stopped"
+
+
+def test_space_toggles_pause(window, qtbot, breast_cancer):
+    _ready(window, breast_cancer, epochs=300)
+    with qtbot.waitSignal(window.session.progress, timeout=30_000):
+        window.train()
+    window.pause_action.trigger()
+    qtbot.waitUntil(lambda: window.session.state == "paused", timeout=5_000)
+    assert window.pause_action.shortcut().toString() == "Space"
+    window.pause_action.trigger()
+    qtbot.waitUntil(lambda: window.session.state == "running", timeout=5_000)
+    with qtbot.waitSignal(window.training_finished, timeout=10_000):
+        window.stop()
+
+
+def test_stop_mid_run_keeps_the_model_and_the_window_usable(window, qtbot, breast_cancer):
+    _ready(window, breast_cancer, epochs=500)
+    with qtbot.waitSignal(window.session.progress, timeout=30_000):
+        qtbot.mouseClick(window.controls.train_button, CLICK)
+    with qtbot.waitSignal(window.training_finished, timeout=10_000) as finished:
+        qtbot.mouseClick(window.controls.stop_button, CLICK)
+    assert finished.args[0]["reason"] == "stopped"
+    assert window.session.job.trainer.global_step < window.session.job.trainer.total_steps
+    assert not window.is_training()
+    assert window.settings_panel.epochs_spin.isEnabled()
+    assert window.controls.export_button.isEnabled()
+    qtbot.mouseClick(window.controls.reset_button, CLICK)
+    assert window.live.loss.point_count() == 0
+    assert not window.controls.export_button.isEnabled()
+
+
+def test_closing_the_window_mid_run_stops_and_joins_the_worker(qtbot, breast_cancer):
+    from gui.app import create_main_window
+
+    window = create_main_window()
+    qtbot.addWidget(window)
+    window.show()
+    _ready(window, breast_cancer, epochs=1000)
+    with qtbot.waitSignal(window.session.progress, timeout=30_000):
+        window.train()
+    thread = window.session.controller._thread
+    assert thread is not None and thread.isRunning()
+    assert window.close()
+    assert not window.is_training() or window.session.controller._thread is None
+    assert window.session.job.trainer.done
+
+
+def test_export_then_load_the_file_and_predict(window, qtbot, breast_cancer, tmp_path):
+    _ready(window, breast_cancer, epochs=5)
+    _train_to_end(window, qtbot)
+    model_path = tmp_path / "model.safetensors"
+    window.dialogs.save_path = lambda *_: str(model_path)
+    qtbot.mouseClick(window.controls.export_button, CLICK)
+    assert model_path.is_file(), window.errors
+    predictor = load_model(model_path)
+    frame = pd.read_csv(breast_cancer).head(20)
+    predictions = predictor.predict(frame)
+    assert len(predictions) == 20
+
+    out = tmp_path / "predictions.csv"
+    answers = iter([str(model_path), str(breast_cancer)])
+    window.dialogs.open_path = lambda *_: next(answers)
+    window.dialogs.save_path = lambda *_: str(out)
+    qtbot.mouseClick(window.controls.predict_button, CLICK)
+    qtbot.waitUntil(lambda: not window.exports.predicting, timeout=20_000)
+    assert out.is_file(), window.errors
+    assert len(pd.read_csv(out)) == 569
+
+
+def test_a_damaged_model_file_is_an_error_message(window, qtbot, breast_cancer, tmp_path):
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"not a model")
+    answers = iter([str(broken), str(breast_cancer)])
+    window.dialogs.open_path = lambda *_: next(answers)
+    window.dialogs.save_path = lambda *_: str(tmp_path / "out.csv")
+    with qtbot.waitSignal(window.exports._predict.failed, timeout=10_000):
+        window.exports.predict_csv()
+    assert window.errors[-1][0] == "Prediction failed"
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_regression_shows_a_predicted_vs_actual_scatter(window, qtbot, sample_dir):
+    _ready(window, sample_dir / "diabetes.csv", epochs=5)
+    summary = _train_to_end(window, qtbot)
+    assert summary["report"]["task"] == "regression"
+    assert window.evaluation.stack.currentWidget() is window.evaluation.scatter
+    assert len(window.evaluation._points.data) == summary["report"]["n"]
+
+
+def test_export_plots_and_history(window, qtbot, breast_cancer, tmp_path):
+    _ready(window, breast_cancer, epochs=3)
+    _train_to_end(window, qtbot)
+    window.dialogs.save_path = lambda *_: str(tmp_path / "plots.png")
+    assert window.exports.export_plots().stat().st_size > 1000
+    window.dialogs.save_path = lambda *_: str(tmp_path / "history.csv")
+    history = pd.read_csv(window.exports.export_history())
+    assert list(history["epoch"]) == [1, 2, 3]
+    assert {"loss", "val_loss"} <= set(history.columns)
