@@ -22,6 +22,7 @@ _LAZY = {
     "EpochResult": "engine.trainer",
     "TrainingDiverged": "engine.trainer",
     "GpuOutOfMemory": "engine.errors",
+    "set_random_seed": "engine.seeding",
     "load_model": "engine.model_file",
 }
 

@@ -46,6 +46,7 @@ class ReLU(Activation):
         return array_module(z).maximum(z, 0, out=out)
 
     def backward(self, grad, z, a):
+        # a multiply by the mask is several times faster than boolean indexing
         return array_module(a).multiply(grad, a > 0, out=grad)
 
 
@@ -59,8 +60,8 @@ class LeakyReLU(Activation):
         return array_module(z).maximum(z, self.alpha * z, out=out)
 
     def backward(self, grad, z, a):
-        xp = array_module(a)
-        return xp.multiply(grad, xp.where(a > 0, 1.0, self.alpha).astype(a.dtype), out=grad)
+        grad *= (a > 0) * (1.0 - self.alpha) + self.alpha
+        return grad
 
 
 class ELU(Activation):
@@ -72,9 +73,9 @@ class ELU(Activation):
         return out
 
     def backward(self, grad, z, a):
-        xp = array_module(a)
-        # for z <= 0, a = exp(z) - 1, so f'(z) = a + 1
-        return xp.multiply(grad, xp.where(a > 0, 1.0, a + 1.0).astype(a.dtype), out=grad)
+        # f'(z) is 1 for z > 0 and exp(z) = a + 1 (at most 1) below
+        grad *= array_module(a).minimum(a + 1.0, 1.0)
+        return grad
 
 
 class GELU(Activation):

@@ -16,6 +16,7 @@ from engine.errors import UserError
 # name -> (module, help); each module has add_arguments(parser) and run(args) -> int
 COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("engine.cli_info", "show versions, the array backend and the GPU status"),
+    "bench": ("engine.bench", "training throughput on reference workloads, engine vs PyTorch"),
     "train": ("engine.cli_train", "train a network on a CSV and write a model file"),
     "predict": ("engine.cli_predict", "append a model's predictions to the rows of a CSV"),
     "export-onnx": ("engine.cli_export_onnx", "export a model file to ONNX, preprocessing inside"),

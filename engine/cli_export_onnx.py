@@ -22,6 +22,8 @@ def run(args) -> int:
         ) from None
     from engine.onnx_export import export_onnx
 
-    path = export_onnx(args.model, args.out)
-    print(f"wrote {path} (inputs: raw feature columns; see 'onnx_export' docs)", file=sys.stderr)
+    graph = export_onnx(args.model, args.out).graph
+    inputs = ", ".join(i.name for i in graph.input)
+    outputs = ", ".join(o.name for o in graph.output)
+    print(f"wrote {args.out}: inputs {inputs}; outputs {outputs}", file=sys.stderr)
     return 0

@@ -148,22 +148,27 @@ def prepare(
     target_column = frame[schema.target]
     target = TargetEncoder.fit(target_column, schema.task)
     valid = target.valid_rows(target_column)
+    kept = None  # positions of the rows with a target; None: all rows
     if not valid.all():
         notes.append(f"{source}: {int((~valid).sum()):,} rows without a target value are skipped")
-        frame = frame.loc[valid]
-        target_column = frame[schema.target]
+        kept = np.flatnonzero(valid)
+        target_column = target_column.iloc[kept]
     classes = target.class_indices(target_column) if schema.task == "classification" else None
-    if len(frame) < 3:
-        raise DataError(f"{source}: only {len(frame)} rows have a target value; add more rows")
+    if len(target_column) < 3:
+        raise DataError(
+            f"{source}: only {len(target_column)} rows have a target value; add more rows"
+        )
     train, val, test = split_indices(
-        len(frame), settings.val_split, settings.test_split, settings.seed, classes
+        len(target_column), settings.val_split, settings.test_split, settings.seed, classes
     )
     if schema.task == "regression":
         target = TargetEncoder.fit(target_column, "regression", rows=train)
+    # the frame keeps the rows without a target: its positions go through ``kept``
+    rows = [train, val, test] if kept is None else [kept[train], kept[val], kept[test]]
     preprocessor, (x_train, x_val, x_test) = Preprocessor.fit_transform(
-        frame, schema, train, [train, val, test]
+        frame, schema, rows[0], rows
     )
-    y = target.encode(target_column)
+    y = target.encode(target_column) if classes is None else target.encode_classes(classes)
     return PreparedData(
         x_train, y[train], x_val, y[val], x_test, y[test],
         preprocessor, target, schema, source, notes,

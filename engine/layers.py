@@ -8,6 +8,8 @@ batch seen; a smaller batch uses their first rows, so a training step allocates 
 
 from __future__ import annotations
 
+import numpy as np
+
 from engine import activations, initializers, regularizers
 
 
@@ -31,12 +33,18 @@ class Layer:
         """Take views of ``params`` / ``grads`` (this layer's slice of the flat buffers)."""
         self.xp = xp
         self.rng = rng
-        self._dtype = params.dtype
+        self.dtype = params.dtype
         self._buffers: dict[str, object] = {}
 
     def weights(self) -> list:
         """Parameter views in Keras's order."""
         return []
+
+    def forward(self, x, training: bool = False):
+        return x
+
+    def backward(self, grad, input_grad: bool = True, through_activation: bool = True):
+        return grad
 
     def penalty(self):
         """Device scalar regularisation loss, or None."""
@@ -49,10 +57,6 @@ class Layer:
             buf = self.xp.empty((n, width), dtype=self.dtype)
             self._buffers[key] = buf
         return buf[:n]
-
-    @property
-    def dtype(self):
-        return self._dtype
 
     def get_config(self) -> dict:
         return {"name": self.name}
@@ -105,7 +109,7 @@ class Dense(Layer):
         """Host float64 arrays ``[kernel (in, units), bias (units,)]`` for a fresh layer."""
         init = initializers.get(self.kernel_initializer)
         kernel = init(rng, (self.input_dim, self.units))
-        return [kernel, kernel[0] * 0.0] if self.use_bias else [kernel]
+        return [kernel, np.zeros(self.units)] if self.use_bias else [kernel]
 
     def bind(self, xp, params, grads, rng=None) -> None:
         super().bind(xp, params, grads, rng)
@@ -138,13 +142,20 @@ class Dense(Layer):
             self.activation.backward(grad, self.z, self.a)
         xp.matmul(self._x.T, grad, out=self.kernel_grad)
         if self.use_bias:
-            xp.sum(grad, axis=0, out=self.bias_grad)
+            # a matrix-vector product with ones: BLAS sums the columns faster than sum(axis=0)
+            xp.matmul(self._ones(grad.shape[0]), grad, out=self.bias_grad)
         if self.kernel_regularizer is not None:
             self.kernel_regularizer.add_gradient(self.kernel, self.kernel_grad)
         if not input_grad:
             return None
         dx = self._buffer("dx", grad.shape[0], self.input_dim)
         return xp.matmul(grad, self.kernel.T, out=dx)
+
+    def _ones(self, n: int):
+        ones = self._buffers.get("ones")
+        if ones is None or ones.shape[0] < n:
+            ones = self._buffers["ones"] = self.xp.ones(n, dtype=self.dtype)
+        return ones[:n]
 
     def penalty(self):
         if self.kernel_regularizer is None:

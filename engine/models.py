@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine import layers as layers_module
-from engine import losses, optimizers
+from engine import losses, optimizers, seeding
 from engine import metrics as metrics_module
 from engine.backend import Backend, get_backend
 
@@ -64,10 +64,11 @@ class Sequential:
 
     @property
     def input_dim(self) -> int | None:
+        """Input width: the first Dense layer's (or a layer before it) once known."""
         for layer in self.layers:
-            declared = getattr(layer, "declared_input_dim", None)
-            if declared is not None or layer.input_dim is not None:
-                return declared if declared is not None else layer.input_dim
+            width = layer.input_dim or getattr(layer, "declared_input_dim", None)
+            if width is not None or isinstance(layer, layers_module.Dense):
+                return width
         return None
 
     @property
@@ -90,7 +91,7 @@ class Sequential:
             raise ValueError("give the first layer an input_dim, or fit the model on data")
         for layer in self.layers:
             width = layer.build(width)
-        seed = self.seed if self.seed is not None else seed
+        seed = seeding.resolve(self.seed if self.seed is not None else seed)
         host_rng = np.random.default_rng(seed)
         initial = [
             w for layer in self.layers if layer.n_params for w in layer.initial_weights(host_rng)

@@ -230,13 +230,14 @@ def _label_tensor(labels: list) -> tuple[np.ndarray, int]:
     return np.asarray([category_name(v) for v in labels], dtype=object), TensorProto.STRING
 
 
-def export_onnx(model_path, out_path) -> Path:
+def export_onnx(model_path, out_path):
     """Load the model file at ``model_path`` and write its ONNX graph to ``out_path``
-    atomically (a temporary name in the same folder, then a rename)."""
+    atomically (a temporary name in the same folder, then a rename); returns the graph."""
     from engine.model_file import load_model
 
     predictor = load_model(model_path)
-    blob = build_onnx(predictor).SerializeToString()
+    model = build_onnx(predictor)
+    blob = model.SerializeToString()
     out_path = Path(out_path)
     folder = out_path.parent if str(out_path.parent) else Path(".")
     if not folder.is_dir():
@@ -249,7 +250,7 @@ def export_onnx(model_path, out_path) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return out_path
+    return model
 
 
 def onnx_feeds(predictor, frame) -> dict[str, np.ndarray]:

@@ -29,9 +29,8 @@ class Optimizer:
             xp = array_module(params)
             self._state = {slot: xp.zeros_like(params) for slot in (*self.slots, "scratch")}
         self.iterations += 1
-        self._update(
-            params, grads, self._state["scratch"], **{s: self._state[s] for s in self.slots}
-        )
+        state = {slot: self._state[slot] for slot in self.slots}
+        self._update(params, grads, self._state["scratch"], **state)
 
     def _update(self, w, g, scratch, **state) -> None:
         raise NotImplementedError

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine import seeding
 from engine.callbacks import Callback, History
 from engine.errors import GpuOutOfMemory, UserError
 
@@ -89,7 +90,7 @@ class Trainer:
         self.total_steps = self.epochs * self.steps_per_epoch
         self.global_step = self.epoch = 0
         self._batch = self._drained = 0
-        self._rng = np.random.default_rng(seed)
+        self._rng = np.random.default_rng(seeding.resolve(seed))
         self._stopped = self._ended = self._started = False
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
         with _out_of_memory_hint(self.batch_size):

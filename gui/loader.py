@@ -20,6 +20,7 @@ class _CallWorker(QObject):
 
     def __init__(self, fn: Callable[[], object]) -> None:
         super().__init__()  # no parent: it is moved to its thread
+        self._home = self.thread()
         self._fn = fn
 
     @Slot()
@@ -35,6 +36,8 @@ class _CallWorker(QObject):
             self.failed.emit(f"{type(exc).__name__}: {exc}")
         else:
             self.done.emit(result)
+        # Back to the GUI thread before finishing, so it is deleted there, not in this thread.
+        self.moveToThread(self._home)
         self.finished.emit()
 
 
@@ -68,7 +71,7 @@ class BackgroundTask(QObject):
         worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         worker.done.connect(self._on_done)
         worker.failed.connect(self._on_failed)
-        thread.finished.connect(worker.deleteLater)
+        worker.finished.connect(worker.deleteLater)
         thread.finished.connect(thread.deleteLater)
         self._worker, self._thread = worker, thread
         self.running_changed.emit(True)

@@ -90,6 +90,8 @@ def _plot_widget(name: str, left: str, bottom: str) -> pg.PlotWidget:
     widget.setObjectName(name)
     widget.setLabel("left", left)
     widget.setLabel("bottom", bottom)
+    for side in ("left", "bottom"):
+        widget.getAxis(side).enableAutoSIPrefix(False)  # the labels carry the units
     widget.showGrid(x=True, y=True, alpha=0.2)
     widget.addLegend(offset=(-10, 10))
     widget.setMinimumHeight(160)
@@ -112,7 +114,7 @@ class LossPlot(QWidget):
         self.val_curve = self.plot.plot(
             pen=pg.mkPen(PALETTE[1], width=1),
             symbol="o",
-            symbolSize=5,
+            symbolSize=4,
             symbolBrush=PALETTE[1],
             name="validation (per epoch)",
         )
@@ -195,7 +197,7 @@ class MetricPlot(QWidget):
         style = Qt.PenStyle.DashLine if key.startswith("val_") else Qt.PenStyle.SolidLine
         name = f"{base} (validation)" if key.startswith("val_") else base
         pen = pg.mkPen(color, width=1, style=style)
-        return self.plot.plot(pen=pen, symbol="o", symbolSize=4, symbolBrush=color, name=name)
+        return self.plot.plot(pen=pen, name=name)
 
     def redraw(self) -> None:
         for key, curve in self._curves.items():

@@ -37,6 +37,7 @@ class TrainingWorker(QObject):
 
     def __init__(self, trainer, emit_hz: float = EMIT_HZ, start_paused: bool = False) -> None:
         super().__init__()  # no parent: it is moved to its thread
+        self._home = self.thread()
         self._trainer = trainer
         self._interval = 1.0 / emit_hz
         self._stop = threading.Event()
@@ -124,6 +125,8 @@ class TrainingWorker(QObject):
             log.error("training failed:\n%s", traceback.format_exc())
             self.failed.emit(_describe(exc))
         history = {k: list(v) for k, v in dict(getattr(self._trainer, "history", {})).items()}
+        # Back to the GUI thread before finishing, so it is deleted there, not in this thread.
+        self.moveToThread(self._home)
         self.finished.emit({"reason": reason, "history": history, "seconds": time.monotonic() - t0})
 
     def _one_step(self) -> None:
@@ -210,7 +213,7 @@ class TrainingController(QObject):
         worker.finished.connect(self._on_finished)
         # Direct: the thread must end even while the GUI thread is blocked in join().
         worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
-        thread.finished.connect(worker.deleteLater)
+        worker.finished.connect(worker.deleteLater)
         thread.finished.connect(thread.deleteLater)
         self._worker, self._thread, self._paused = worker, thread, start_paused
         thread.start()

@@ -6,8 +6,8 @@ The medium reference workload of GUIDE §5 (100,000 × 50 standard-normal featur
 sum of the first three > 0; ReLU 256-256, sigmoid head, Adam 1e-3, batch 256), cut to a fixed
 number of steps (``--steps``, within the first epoch) so that it finishes on a 2-core CPU.
 Both sides train the same prepared data through the same engine job; data loading and the
-first ``WARMUP`` steps are excluded. Headless runs before and after the window run and the
-ratio uses their mean, because shared machines drift. Responsiveness: a 10 ms QTimer runs in
+first ``WARMUP`` steps are excluded. Headless and window runs alternate (``--rounds``) and the
+ratio compares their medians, because shared machines drift. Responsiveness: a 10 ms QTimer runs in
 the GUI thread during the window run; its lateness (interval − 10 ms) is reported as p50/p99.
 """
 
@@ -124,20 +124,29 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300, help="timed steps (default 300)")
     parser.add_argument("--device", default="auto", help="auto, cpu or gpu")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="window runs, each between two headless runs"
+    )
     args = parser.parse_args()
     ensure_app()
+    headless_runs, window_runs, lateness = [], [], []
     with tempfile.TemporaryDirectory() as folder:
         QSettings.setDefaultFormat(QSettings.Format.IniFormat)
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, folder)
         path = Path(folder) / "medium.csv"
         write_workload(path)
-        before = headless(path, args.steps, args.device)
-        windowed, lateness = with_window(path, args.steps, args.device)
-        after = headless(path, args.steps, args.device)
-    base = (before + after) / 2
+        headless_runs.append(headless(path, args.steps, args.device))
+        for _ in range(args.rounds):
+            rate, late = with_window(path, args.steps, args.device)
+            window_runs.append(rate)
+            lateness.append(late)
+            headless_runs.append(headless(path, args.steps, args.device))
+    lateness = np.concatenate(lateness)
+    base, windowed = float(np.median(headless_runs)), float(np.median(window_runs))
     print(f"workload: medium, {args.steps} timed steps of batch {BATCH}, device {args.device}")
-    print(f"headless:    {before:,.0f} / {after:,.0f} samples/s (before / after)")
-    print(f"window open: {windowed:,.0f} samples/s = {windowed / base:.1%} of headless")
+    print(f"headless runs:    {', '.join(f'{r:,.0f}' for r in headless_runs)} samples/s")
+    print(f"window-open runs: {', '.join(f'{r:,.0f}' for r in window_runs)} samples/s")
+    print(f"median window open / median headless: {windowed / base:.1%}")
     p50, p99 = np.percentile(lateness, [50, 99])
     print(
         f"10 ms timer lateness over {len(lateness)} ticks: p50 {p50:.1f} ms, "

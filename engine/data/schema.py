@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from engine.errors import DataError
 
@@ -178,7 +179,7 @@ def infer_schema(frame: pd.DataFrame, target: str | None = None, source: str = "
 def _describe(name: str, column: pd.Series, sample: np.ndarray | None) -> ColumnInfo:
     """Figures and kind of one column; counted on the ``sample`` rows when given, except the
     missing values, and a column that looks constant in the sample is counted in full."""
-    n_missing = int(column.isna().sum())
+    n_missing = _n_missing(column)
     values = (column if sample is None else column.iloc[sample]).dropna()
     if column.dtype == object and len(values) and isinstance(values.iloc[0], bool | np.bool_):
         values = values.astype(bool)  # a boolean column with gaps arrives as objects
@@ -190,16 +191,24 @@ def _describe(name: str, column: pd.Series, sample: np.ndarray | None) -> Column
             note = f"{bad:,} values are not numbers and count as missing" if bad else ""
             n_missing += bad
         values = numeric[np.isfinite(numeric.to_numpy(dtype=float, na_value=np.nan))]
-    n_unique = int(values.nunique())
+    distinct = values.unique()
+    n_unique = len(distinct)
     if n_unique <= 1 and sample is not None:
         return _describe(name, column, None)
     dtype = "number" if numeric is not None else "string"
-    kind, why = _kind(name, values, dtype, n_unique, len(column) - n_missing)
+    kind, why = _kind(name, values, distinct, dtype, len(column) - n_missing)
     integer = dtype == "number" and bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
     labels = kind in ("boolean", "categorical", "text") or dtype == "string"
     few_integers = integer and n_unique <= MAX_CLASSES_FOR_INTEGERS
     hint = "classification" if labels or few_integers else "regression"
     return ColumnInfo(name, kind, "feature", dtype, n_missing, n_unique, hint, why or note)
+
+
+def _n_missing(column: pd.Series) -> int:
+    """Missing values; Arrow-backed text knows its count without a pass over the column."""
+    if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
+        return pa.array(column.array).null_count
+    return int(column.isna().sum())
 
 
 def _as_numbers(values: pd.Series) -> pd.Series | None:
@@ -215,16 +224,15 @@ def _as_numbers(values: pd.Series) -> pd.Series | None:
     return numbers if numbers.notna().mean() >= 0.9 else None
 
 
-def _kind(
-    name: str, values: pd.Series, dtype: str, n_unique: int, n_present: int
-) -> tuple[str, str]:
+def _kind(name: str, values: pd.Series, distinct, dtype: str, n_present: int) -> tuple[str, str]:
     """(kind, why it is ignored) from the non-missing ``values`` (maybe a sample) of a column
-    that has ``n_present`` non-missing values in all."""
+    that has ``n_present`` non-missing values in all; ``distinct`` are their unique values."""
+    n_unique = len(distinct)
     if n_unique == 0:
         return "constant", "is entirely missing"
     if n_unique == 1:
         return "constant", f"has one value only ({values.iloc[0]!r})"
-    if n_unique == 2 and _is_boolean(values, dtype):
+    if n_unique == 2 and _is_boolean(values.dtype, distinct, dtype):
         return "boolean", ""
     unique_per_row = n_unique == len(values) and len(values) >= MIN_ROWS_FOR_IDENTIFIER
     if dtype == "number":
@@ -238,12 +246,12 @@ def _kind(
     return "categorical", ""
 
 
-def _is_boolean(values: pd.Series, dtype: str) -> bool:
-    if pd.api.types.is_bool_dtype(values.dtype):
+def _is_boolean(values_dtype, distinct, dtype: str) -> bool:
+    if pd.api.types.is_bool_dtype(values_dtype):
         return True
     if dtype == "number":
-        return set(values.unique().tolist()) <= {0.0, 1.0}
-    words = {str(v).strip().lower() for v in values.unique()}
+        return set(distinct.tolist()) <= {0.0, 1.0}
+    words = {str(v).strip().lower() for v in distinct}
     return any(words == pair for pair in _BOOLEAN_PAIRS)
 
 

@@ -30,8 +30,8 @@ class TargetEncoder:
         """Labels from every non-missing value (sorted); mean/std from ``rows`` only."""
         name = str(target.name)
         if task == "classification":
-            values = target.dropna()
-            uniques = {category_name(v): _json_value(v) for v in values.unique()}
+            values = [v for v in target.unique() if not pd.isna(v)]
+            uniques = {category_name(v): _json_value(v) for v in values}
             labels = [uniques[k] for k in sorted(uniques, key=_label_order)]
             return cls(task, labels, name=name)
         y = _regression_values(target)
@@ -66,7 +66,10 @@ class TargetEncoder:
         if self.task == "regression":
             y = (_regression_values(target) - self.mean) / self.std
             return y.astype(np.float32).reshape(-1, 1)
-        indices = self.class_indices(target)
+        return self.encode_classes(self.class_indices(target))
+
+    def encode_classes(self, indices: np.ndarray) -> np.ndarray:
+        """float32 network targets ``(n, n_outputs)`` from :meth:`class_indices`."""
         if self.n_outputs == 1:
             return indices.astype(np.float32).reshape(-1, 1)
         return np.eye(self.n_outputs, dtype=np.float32)[indices]

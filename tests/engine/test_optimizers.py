@@ -10,7 +10,11 @@ import pytest
 from engine import optimizers
 
 W0 = np.array([0.5, -1.0, 2.0, 0.0])
-GRADS = [np.array([0.1, -0.2, 0.3, 0.0]), np.array([-0.3, 0.1, 0.2, 1.0]), np.array([1.0, 1, 1, -1])]
+GRADS = [
+    np.array([0.1, -0.2, 0.3, 0.0]),
+    np.array([-0.3, 0.1, 0.2, 1.0]),
+    np.array([1.0, 1, 1, -1]),
+]
 
 
 def _run(optimizer):
