@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 CSV_FILTER = "CSV files (*.csv *.tsv *.txt);;All files (*)"
 MODEL_FILTER = "GPU Trainer model (*.safetensors);;All files (*)"
+ONNX_FILTER = "ONNX model (*.onnx);;All files (*)"
 
 
 class Dialogs:

@@ -1,4 +1,5 @@
-"""What leaves the window as files: the model, predictions on a CSV, the plots and the history."""
+"""What leaves the window as files: the model (also as ONNX), predictions on a CSV, the plots
+and the history."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pandas as pd
 from PySide6.QtCore import QObject
 
 from engine.errors import UserError
-from gui.dialogs import CSV_FILTER, MODEL_FILTER
+from gui.dialogs import CSV_FILTER, MODEL_FILTER, ONNX_FILTER
 from gui.loader import BackgroundTask
 
 
@@ -53,24 +54,52 @@ class ExportActions(QObject):
         self._predict.join()
 
     def export_model(self) -> Path | None:
+        path = self._ask_path("Export model", ".safetensors", MODEL_FILTER)
+        if path is None:
+            return None
+        try:
+            self._save_model(path)
+        except (UserError, OSError) as exc:
+            self._window.show_error("Cannot export the model", str(exc))
+            return None
+        self._window.statusBar().showMessage(f"Model saved to {path}", 10_000)
+        return path
+
+    def export_onnx(self) -> Path | None:
+        """The trained model as an ONNX graph that takes the raw columns (engine.onnx_export)."""
+        from engine.onnx_export import export_onnx
+
+        path = self._ask_path("Export ONNX", ".onnx", ONNX_FILTER)
+        if path is None:
+            return None
+        # The exporter reads a model file, so the run is saved exactly as "Export model" would.
+        with tempfile.TemporaryDirectory() as folder:
+            model_path = Path(folder) / "model.safetensors"
+            try:
+                self._save_model(model_path)
+                export_onnx(model_path, path)
+            except (UserError, OSError) as exc:
+                self._window.show_error("Cannot export ONNX", str(exc))
+                return None
+        self._window.statusBar().showMessage(f"ONNX model saved to {path}", 10_000)
+        return path
+
+    def _ask_path(self, title: str, suffix: str, file_filter: str) -> Path | None:
+        """Where to write the trained model; None when there is none or the user cancels."""
         window = self._window
         if window.session.job is None or window.is_training():
             window.show_error("Nothing to export", "Train a model first, then export it.")
             return None
-        suggested = f"{window.current_path.stem}.safetensors" if window.current_path else ""
-        path = window.dialogs.save_path("Export model", suggested, MODEL_FILTER)
+        suggested = f"{window.current_path.stem}{suffix}" if window.current_path else ""
+        path = window.dialogs.save_path(title, suggested, file_filter)
         if not path:
             return None
         path = Path(path)
-        if not path.suffix:
-            path = path.with_suffix(".safetensors")
-        try:
-            window.session.save(path, extra_metadata={"hardware": window.hardware_summary})
-        except (UserError, OSError) as exc:
-            window.show_error("Cannot export the model", str(exc))
-            return None
-        window.statusBar().showMessage(f"Model saved to {path}", 10_000)
-        return path
+        return path if path.suffix else path.with_suffix(suffix)
+
+    def _save_model(self, path: Path) -> None:
+        window = self._window
+        window.session.save(path, extra_metadata={"hardware": window.hardware_summary})
 
     def predict_csv(self) -> bool:
         """Ask for a model file, a CSV and where to save; predict off the GUI thread."""

@@ -4,6 +4,10 @@ The engine's :class:`~engine.hardware.Sampler` reads NVML on its own thread; a Q
 GUI thread drains its new samples and redraws, so no NVML call runs in the GUI thread and
 only the GUI thread touches widgets. The x-axis is seconds since ``run_started(t0)``, on the
 ``time.monotonic()`` clock of the training records.
+
+The redraw runs while training competes for the CPU, so it stays cheap: sample fields are
+kept as columns appended per drain (not rebuilt from every sample), and titles and legends
+change only when the plotted series do.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from engine.hardware import GpuInfo, Sampler, idle_advice, info_from_dict, sample_from_dict
 from engine.hardware.text import device_line, sample_line, summary_line
+from gui.plots import cheap_grid
 
 MAX_POINTS = 7200  # one hour at 2 Hz
 MIB = 1 << 20
@@ -39,6 +44,48 @@ SECONDARY = {
     "PCIe (MB/s)": [("pcie_rx", "rx", 1e-3), ("pcie_tx", "tx", 1e-3)],
     "Fan (%)": [("fan", "fan", 1)],
 }
+FIELDS = {
+    name: scale
+    for table in (GPU_PLOTS, CPU_PLOTS, SECONDARY)
+    for series in table.values()
+    for name, _label, scale in series
+}
+
+
+class Columns:
+    """The plotted sample fields as float arrays (None -> NaN), the last ``capacity`` samples."""
+
+    def __init__(self, capacity: int = MAX_POINTS) -> None:
+        self.capacity = capacity
+        self._time = np.empty(capacity)
+        self._values = {name: np.empty(capacity) for name in FIELDS}
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def clear(self) -> None:
+        self._n = 0
+
+    def extend(self, samples) -> None:
+        samples = list(samples)[-self.capacity :]
+        end = self._n + len(samples)
+        drop = max(0, end - self.capacity)
+        if drop:
+            for array in (self._time, *self._values.values()):
+                array[: self._n - drop] = array[drop : self._n]
+            self._n, end = self._n - drop, end - drop
+        self._time[self._n : end] = [s.time for s in samples]
+        for name, scale in FIELDS.items():
+            self._values[name][self._n : end] = [_value(s, name, scale) for s in samples]
+        self._n = end
+
+    def times(self) -> np.ndarray:
+        return self._time[: self._n]
+
+    def values(self, name: str) -> np.ndarray:
+        """A copy: the plots keep what they are given, and these arrays shift in place."""
+        return self._values[name][: self._n].copy()
 
 
 class HardwarePanel(QWidget):
@@ -54,6 +101,8 @@ class HardwarePanel(QWidget):
         self.sampler = sampler if sampler is not None else Sampler()
         self.last_summary: dict | None = None
         self._samples: deque = deque(maxlen=MAX_POINTS)
+        self._columns = Columns(MAX_POINTS)
+        self._layout: tuple | None = None  # the (title, series) per plot now on screen
         self._mode: str | None = None
         self._t0: float | None = None
         self._training = False
@@ -73,12 +122,14 @@ class HardwarePanel(QWidget):
         self.secondary = QComboBox(objectName="hwSecondary")
         self.secondary.addItems(list(SECONDARY))
         self.secondary.currentTextChanged.connect(self._redraw)
-        self.plots = [pg.PlotWidget(), pg.PlotWidget(), pg.PlotWidget()]
+        self.plots = [pg.PlotWidget(background="w") for _ in range(3)]
         self.curves = []
         for plot in self.plots:
             plot.addLegend(offset=(5, 5))
-            plot.showGrid(x=True, y=True, alpha=0.2)
+            cheap_grid(plot)
             plot.setLabel("bottom", "seconds since training started")
+            for side in ("left", "bottom"):
+                plot.getAxis(side).enableAutoSIPrefix(False)  # titles carry the units
             self.curves.append([plot.plot(pen=pen, antialias=False) for pen in PENS])
             plot.setXLink(self.plots[0])
         chooser = QHBoxLayout()
@@ -105,6 +156,7 @@ class HardwarePanel(QWidget):
         """Watch the device ``backend`` (engine.backend.Backend) trains on, and start polling."""
         self.sampler.attach(backend)
         self._samples.clear()
+        self._columns.clear()
         self._mode = None
         self.sampler.start()
         self._timer.start()
@@ -142,6 +194,8 @@ class HardwarePanel(QWidget):
         self._mode = "gpu" if gpus else "cpu"
         self._samples.clear()
         self._samples.extend([s for s in gpus if s.index == index] if gpus else items)
+        self._columns.clear()
+        self._columns.extend(self._samples)
         info = next((d for d in devices if d.index == index), GpuInfo(index)) if gpus else None
         self._show_header(info, record.get("system") or {}, record.get("notice"))
         self._t0 = t0 if t0 is not None else (record.get("meta") or {}).get("t0")
@@ -170,6 +224,7 @@ class HardwarePanel(QWidget):
         if not mine:
             return
         self._samples.extend(mine)
+        self._columns.extend(mine)
         self._show_notice(self.sampler.notice)
         if self._training and self._mode == "gpu":
             advice = idle_advice(self._samples, mine[-1].time, self._t0)
@@ -198,25 +253,30 @@ class HardwarePanel(QWidget):
     def _redraw(self) -> None:
         if not self._samples:
             return
-        samples = list(self._samples)
-        origin = self._t0 if self._t0 is not None else samples[0].time
-        x = np.fromiter((s.time - origin for s in samples), float, len(samples))
+        columns = self._columns
+        times = columns.times()
+        x = times - (self._t0 if self._t0 is not None else times[0])
         layout = dict(GPU_PLOTS if self._mode == "gpu" else CPU_PLOTS)
         if self._mode == "gpu":
             layout[self.secondary.currentText()] = SECONDARY[self.secondary.currentText()]
-        for plot, curves, (title, series) in zip(self.plots, self.curves, layout.items()):
-            plot.setTitle(title)
-            legend = plot.plotItem.legend
-            legend.clear()
-            for curve, spec in zip(curves, series + [None] * (len(curves) - len(series))):
-                if spec is None:
-                    curve.setData([], [])
+        layout = tuple((title, tuple(series)) for title, series in layout.items())
+        relabel = layout != self._layout
+        self._layout = layout
+        for plot, curves, (title, series) in zip(self.plots, self.curves, layout):
+            if relabel:
+                plot.setTitle(title)
+                plot.plotItem.legend.clear()
+            for i, curve in enumerate(curves):
+                if i >= len(series):
+                    if relabel:
+                        curve.setData([], [])
                     continue
-                name, label, scale = spec
-                y = np.fromiter((_value(s, name, scale) for s in samples), float, len(samples))
-                curve.setData(x, y, connect="finite")
-                legend.addItem(curve, label)
-        self.values_label.setText(sample_line(samples[-1]))
+                name, label, _scale = series[i]
+                # None readings are NaN here, so the finite check stays on
+                curve.setData(x, columns.values(name), connect="finite")
+                if relabel:
+                    plot.plotItem.legend.addItem(curve, label)
+        self.values_label.setText(sample_line(self._samples[-1]))
 
 
 def _value(sample, name: str, scale: float) -> float:

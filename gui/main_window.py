@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QMainWindow,
@@ -16,30 +16,20 @@ from PySide6.QtWidgets import (
 )
 
 from engine.backend import get_backend, probe_gpu
-from engine.data import infer_schema, read_csv
 from engine.errors import UserError
 from engine.job import TrainSettings
-from engine.samples import sample_paths
 from gui.controls import ControlsBar
+from gui.data_loading import DataLoading
 from gui.data_panel import DataPanel, estimated_input_width
-from gui.dialogs import CSV_FILTER, Dialogs
+from gui.dialogs import Dialogs
 from gui.evaluation import EvaluationView
 from gui.exports import ExportActions
 from gui.live_view import LiveView
-from gui.loader import BackgroundTask
 from gui.model_panel import ModelPanel
 from gui.session import TrainingSession
 from gui.settings_panel import SettingsPanel
 from gui.settings_store import SettingsStore
 from gui.status_bar import TrainingStatus
-
-DEFAULT_SAMPLE = ("breast_cancer_8.csv", "malignant")
-
-
-def read_table(path, target: str | None = None):
-    """Read a CSV and infer its schema (runs in the loader thread)."""
-    table = read_csv(path)
-    return table, infer_schema(table.frame, target=target, source=table.name)
 
 
 class MainWindow(QMainWindow):
@@ -62,10 +52,7 @@ class MainWindow(QMainWindow):
         self.errors: list[tuple[str, str]] = []
         self.current_path: Path | None = None
         self.hardware_summary: dict | None = None
-        self._loader = BackgroundTask(self)
-        self._loader.done.connect(self._on_loaded)
-        self._loader.failed.connect(self._on_load_failed)
-        self._loading_path: Path | None = None
+        self.loading = DataLoading(self)
         self.session = TrainingSession(self)
 
         probe = probe_gpu()
@@ -87,7 +74,7 @@ class MainWindow(QMainWindow):
         self.settings_panel.set_values(self.store.training_settings())
         self._restore_layers()
         self._restore_window()
-        self._set_state("empty")
+        self.set_state("empty")
 
     # --- construction ---------------------------------------------------------------------
     def _build_layout(self) -> None:
@@ -132,18 +119,20 @@ class MainWindow(QMainWindow):
             QKeySequence.StandardKey.Save,
             "exportAction",
         )
+        self.export_onnx_action = self._action(
+            "Export &ONNX…", self.exports.export_onnx, None, "exportOnnxAction"
+        )
         self.train_action = self._action("&Train", self.train, "Ctrl+Return", "trainAction")
         self.pause_action = self._action("&Pause/Resume", self.toggle_pause, "Space", "pauseAction")
         self.step_action = self._action("&Step", self.step, None, "stepAction")
         self.stop_action = self._action("St&op", self.stop, None, "stopAction")
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.open_action)
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self.samples_menu = file_menu.addMenu("Open &sample")
-        for path in sample_paths():
-            self.samples_menu.addAction(path.stem, lambda p=path: self.load_csv_async(p))
+        self.loading.add_menus(file_menu)
+        self.recent_menu, self.samples_menu = self.loading.recent_menu, self.loading.samples_menu
         file_menu.addSeparator()
         file_menu.addAction(self.export_action)
+        file_menu.addAction(self.export_onnx_action)
         file_menu.addAction("&Predict CSV…", self.exports.predict_csv)
         file_menu.addAction("Export plots as &PNG…", self.exports.export_plots)
         file_menu.addAction("Export &history as CSV…", self.exports.export_history)
@@ -154,7 +143,6 @@ class MainWindow(QMainWindow):
             run_menu.addAction(action)
         run_menu.addAction("&Reset", self.reset)
         self.data_panel.sample_button.setMenu(self.samples_menu)
-        self._refresh_recent_menu()
 
     def _connect(self) -> None:
         self.data_panel.open_button.clicked.connect(self.open_csv_dialog)
@@ -167,7 +155,7 @@ class MainWindow(QMainWindow):
         self.controls.export_button.clicked.connect(self.exports.export_model)
         self.controls.predict_button.clicked.connect(self.exports.predict_csv)
         self.settings_panel.learning_rate_changed.connect(self._on_learning_rate)
-        self.session.state_changed.connect(self._set_state)
+        self.session.state_changed.connect(self.set_state)
         self.session.started.connect(self._on_started)
         self.session.progress.connect(self._on_progress)
         self.session.failed.connect(self.show_error)
@@ -184,49 +172,19 @@ class MainWindow(QMainWindow):
         self.dialogs.show_message(title, text)
 
     def open_csv_dialog(self) -> None:
-        path = self.dialogs.open_path("Open CSV", CSV_FILTER)
-        if path:
-            self.load_csv_async(path)
+        self.loading.open_dialog()
 
     def open_startup_data(self) -> None:
         """The most recent file that still exists, else the bundled breast-cancer sample."""
-        for path in self.store.recent_files():
-            if path.is_file():
-                self.load_csv_async(path)
-                return
-        name, target = DEFAULT_SAMPLE
-        for path in sample_paths():
-            if path.name == name:
-                self.load_csv_async(path, target)
+        self.loading.open_startup_data()
 
     def load_csv_async(self, path, target: str | None = None) -> bool:
         """Start loading ``path`` off the GUI thread; False when busy training or loading."""
-        if self.is_training() or self._loader.running:
-            self.show_error("Cannot open a file now", "Wait for the current run or load to end.")
-            return False
-        path = self._loading_path = Path(path)
-        self.status.busy(f"Loading {path.name}…")
-        self._loader.start(lambda: read_table(path, target))
-        return True
+        return self.loading.load_async(path, target)
 
     def load_csv(self, path, target: str | None = None) -> bool:
         """Load ``path`` as the dialog does and return once done: True when it loaded."""
-        outcome: list[bool] = []
-        loop = QEventLoop()
-
-        def finish(ok: bool) -> None:
-            outcome.append(ok)
-            loop.quit()
-
-        ok_conn = self.data_loaded.connect(lambda _p: finish(True))
-        fail_conn = self.load_failed.connect(lambda _m: finish(False))
-        try:
-            if self.load_csv_async(path, target) and not outcome:
-                loop.exec()
-        finally:
-            self.data_loaded.disconnect(ok_conn)
-            self.load_failed.disconnect(fail_conn)
-        return bool(outcome and outcome[0])
+        return self.loading.load(path, target)
 
     def train_settings(self) -> TrainSettings:
         values = self.settings_panel.values()
@@ -279,42 +237,14 @@ class MainWindow(QMainWindow):
         self.live.clear()
         self.evaluation.clear()
         self.status.idle()
-        self._set_state(self.session.state)
-
-    # --- loading ----------------------------------------------------------------------------
-    def _on_loaded(self, result) -> None:
-        table, schema = result
-        path = self._loading_path
-        self.current_path = path
-        self.data_panel.set_data(table, schema)
-        self.store.add_recent_file(path)
-        self._refresh_recent_menu()
-        self.status.idle(f"{table.frame.shape[0]:,} rows loaded")
-        self.setWindowTitle(f"GPU Trainer — {path.name}")
-        self._set_state("idle")
-        self.data_loaded.emit(path)
-
-    def _on_load_failed(self, message: str) -> None:
-        self.status.idle()
-        self.show_error("Cannot open CSV", message)
-        self.load_failed.emit(message)
-
-    def _refresh_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for path in self.store.recent_files():
-            self.recent_menu.addAction(str(path), lambda p=path: self.load_csv_async(p))
-        self.recent_menu.setEnabled(bool(self.store.recent_files()))
+        self.set_state(self.session.state)
 
     def dragEnterEvent(self, event) -> None:
-        urls = event.mimeData().urls()
-        if urls and urls[0].isLocalFile():
+        if self.loading.accepts(event):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
-        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
-        if urls:
-            event.acceptProposedAction()
-            self.load_csv_async(urls[0].toLocalFile())
+        self.loading.drop(event)
 
     # --- training -------------------------------------------------------------------------
     def _update_model_io(self) -> None:
@@ -354,19 +284,21 @@ class MainWindow(QMainWindow):
             if reason == "completed":
                 self.result_tabs.setCurrentWidget(self.evaluation)
         self.evaluation.show_hardware(self.hardware_summary)
-        self._set_state(self.session.state)
+        self.set_state(self.session.state)
         self.training_finished.emit(summary)
 
     def _on_learning_rate(self, lr: float) -> None:
         if self.session.state == "paused":
             self.session.set_learning_rate(lr)
 
-    def _set_state(self, state: str) -> None:
+    def set_state(self, state: str) -> None:
+        """Enable what ``state`` (empty, idle, preparing, running, paused) allows."""
         if state == "idle" and self.data_panel.table is None:
             state = "empty"
         trained = self.session.job is not None and self.session.state == "idle"
         self.controls.set_state(state, trained)
         self.export_action.setEnabled(self.controls.export_button.isEnabled())
+        self.export_onnx_action.setEnabled(self.controls.export_button.isEnabled())
         panel_state = "idle" if state in ("idle", "empty") else state
         self.data_panel.set_state(panel_state)
         self.settings_panel.set_state(panel_state)
@@ -408,7 +340,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.session.join()
-        self._loader.join()
+        self.loading.join()
         self.exports.join()
         self.live.shutdown()
         self.store.save_window_state(

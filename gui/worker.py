@@ -17,7 +17,9 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from engine.errors import UserError
 
-EMIT_HZ = 20
+# Each batch repaints the loss plot (~5 ms of GUI-thread time on a 2-core CPU, taken from the
+# training's cores); 10 Hz still looks live and halves that cost against 20 Hz.
+EMIT_HZ = 10
 log = logging.getLogger(__name__)
 
 

@@ -18,7 +18,8 @@ are missing too.
 
 After one warm-up run of each, each runs ``--repeats`` times, alternating; the best and the
 median time of each are reported with their ratios, each process's peak resident memory, and
-the load average before and after (other work on the machine makes times noisy).
+the load average before and after (other work on the machine makes times noisy), and the
+median CPU time (user + system, all threads), which such work disturbs less.
 
     python scripts/bench_read.py                 # 1M × 30, about a minute
     python scripts/bench_read.py --rows 100000   # quick
@@ -73,7 +74,7 @@ def measure(kind: str, path: str) -> dict:
     from engine.data import infer_schema, read_csv
     from engine.job import prepare
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     if kind == "pandas":
         frame = pd.read_csv(path, engine="pyarrow")
         shape = list(frame.shape)
@@ -81,9 +82,9 @@ def measure(kind: str, path: str) -> dict:
         table = read_csv(path)
         data = prepare(table, infer_schema(table.frame, source=table.name))
         shape = [sum(len(x) for x in (data.x_train, data.x_val, data.x_test)), data.n_inputs]
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"kind": kind, "seconds": seconds, "peak_rss_mib": peak, "shape": shape}
+    return {"kind": kind, "seconds": seconds, "cpu": cpu, "peak_rss_mib": peak, "shape": shape}
 
 
 def _run_child(kind: str, path: Path) -> dict:
@@ -126,9 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     for kind, m in best.items():
         times = ", ".join(f"{r['seconds']:.2f}" for r in runs[kind])
         peak = max(r["peak_rss_mib"] for r in runs[kind])
+        cpu = statistics.median(r["cpu"] for r in runs[kind])
         print(
             f"{kind:>8}: best {m['seconds']:.2f} s, median {median[kind]:.2f} s "
-            f"(runs: {times}), peak RSS {peak:.0f} MiB, shape {m['shape']}"
+            f"(runs: {times}), median CPU {cpu:.2f} s, peak RSS {peak:.0f} MiB, "
+            f"shape {m['shape']}"
         )
     ratio = best["pipeline"]["seconds"] / best["pandas"]["seconds"]
     print(

@@ -39,9 +39,8 @@ def medium_workload(rows: int, features: int = 50, seed: int = 0):
 
 def build_model(device: str, features: int):
     """256-256 ReLU, sigmoid out, BCE, Adam."""
-    from engine.layers import Dense
-
     from engine import Sequential
+    from engine.layers import Dense
 
     model = Sequential(device=device)
     model.add(Dense(256, activation="relu", input_dim=features))

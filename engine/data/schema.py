@@ -208,6 +208,8 @@ def _n_missing(column: pd.Series) -> int:
     """Missing values; Arrow-backed text knows its count without a pass over the column."""
     if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
         return pa.array(column.array).null_count
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind == "f":
+        return int(np.count_nonzero(np.isnan(column.to_numpy())))
     return int(column.isna().sum())
 
 
