@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from gui.hardware_panel import HardwarePanel
@@ -20,11 +22,37 @@ METRIC_LABELS = {
 }
 
 
+class FrameBudget:
+    """Spaces redraws so that drawing takes at most ``share`` of the GUI thread.
+
+    On a small machine a live plot's repaint costs milliseconds, and every millisecond the GUI
+    thread draws is taken from training (the worker needs the GIL and the cores). The wait
+    after a redraw is its measured cost divided by ``share``, within ``[min_s, max_s]``: a
+    fast machine redraws at the worker's full rate, a slow one less often.
+    """
+
+    def __init__(self, share: float = 0.04, min_s: float = 0.1, max_s: float = 1.0) -> None:
+        self.share, self.min_s, self.max_s = share, min_s, max_s
+        self.interval = min_s
+        self.last = -float("inf")
+
+    def wait(self, now: float) -> float:
+        """Seconds until the next redraw is due (0 when due now)."""
+        return max(0.0, self.last + self.interval - now)
+
+    def spent(self, started: float, seconds: float) -> None:
+        self.last = started
+        self.interval = min(self.max_s, max(self.min_s, seconds / self.share))
+
+
 class LiveView(QWidget):
     """Owns the plots' data for one run: per-step losses and per-epoch logs."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
+        self.budget = FrameBudget()
+        self._redraw_timer = QTimer(self, singleShot=True)
+        self._redraw_timer.timeout.connect(self.flush)
         self.loss = LossPlot()
         self.metric = MetricPlot()
         self.hardware = HardwarePanel()
@@ -58,9 +86,23 @@ class LiveView(QWidget):
             if "val_loss" in logs:
                 self.loss.add_validation(step, logs["val_loss"])
             self.metric.add_epoch(epoch, logs)
-        self.loss.redraw()
+        wait = self.budget.wait(time.monotonic())
+        if wait == 0.0:
+            self.flush()
+        elif not self._redraw_timer.isActive():
+            self._redraw_timer.start(max(1, round(wait * 1000)))
+
+    def flush(self) -> None:
+        """Draw what has arrived now, painting at once so that the cost can be measured."""
+        self._redraw_timer.stop()
+        started, cpu = time.monotonic(), time.thread_time()
+        for view in (self.loss, self.metric):
+            if view.redraw() and view.plot.isVisible():
+                view.plot.viewport().repaint()
+        self.budget.spent(started, time.thread_time() - cpu)
 
     def run_finished(self, epochs: int) -> dict:
+        self.flush()
         return self.hardware.run_finished(epochs)
 
     def history_frame(self) -> pd.DataFrame:

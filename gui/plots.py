@@ -164,13 +164,15 @@ class LossPlot(QWidget):
         self.val.extend([step], [loss])
         self._dirty.add("val")
 
-    def redraw(self) -> None:
+    def redraw(self) -> bool:
         """Hand the plot the curves that changed since the last redraw (losses can be NaN, so
-        pyqtgraph's finite check stays on)."""
+        pyqtgraph's finite check stays on); False when nothing changed."""
+        changed = bool(self._dirty)
         for name in self._dirty:
             curve, buffer = self._curves[name]
             curve.setData(*buffer.data())
         self._dirty.clear()
+        return changed
 
     def point_count(self) -> int:
         return len(self.raw)
@@ -184,6 +186,7 @@ class MetricPlot(QWidget):
         self.plot = _plot_widget("metricPlot", "Metric", "Epoch")
         self._curves: dict[str, pg.PlotDataItem] = {}
         self._values: dict[str, tuple[list[float], list[float]]] = {}
+        self._dirty = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot, 1)
@@ -206,7 +209,7 @@ class MetricPlot(QWidget):
             ys.append(float(value))
             if key not in self._curves:
                 self._curves[key] = self._new_curve(key, base)
-        self.redraw()
+            self._dirty = True
 
     def _new_curve(self, key: str, base: str) -> pg.PlotDataItem:
         bases = sorted({k.removeprefix("val_") for k in self._values})
@@ -216,9 +219,13 @@ class MetricPlot(QWidget):
         pen = pg.mkPen(color, width=1, style=style)
         return self.plot.plot(pen=pen, name=name)
 
-    def redraw(self) -> None:
-        for key, curve in self._curves.items():
-            curve.setData(*self._values[key])
+    def redraw(self) -> bool:
+        """Hand the plot the epochs added since the last redraw; False when there were none."""
+        changed, self._dirty = self._dirty, False
+        if changed:
+            for key, curve in self._curves.items():
+                curve.setData(*self._values[key])
+        return changed
 
     def series(self) -> dict[str, tuple[list[float], list[float]]]:
         return {k: (list(x), list(y)) for k, (x, y) in self._values.items()}

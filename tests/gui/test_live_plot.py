@@ -37,6 +37,7 @@ def test_plots_survive_seconds_of_live_updates(qtbot):
         if state["ticks"] % 10 == 0:
             loss.add_validation(state["step"], float(losses[-1]))
             metric.add_epoch(state["epoch"], {"accuracy": 0.5, "val_accuracy": 0.4})
+            metric.redraw()
             state["epoch"] += 1
         if state["ticks"] % 40 == 0:
             loss.log_toggle.toggle()

@@ -59,3 +59,17 @@ def test_metric_plot_has_a_curve_per_metric_and_split(qtbot):
     plot.add_epoch(1, {"loss": 0.5, "accuracy": 0.7, "val_accuracy": 0.6, "lr": 0.1})
     assert set(plot.series()) == {"accuracy", "val_accuracy"}
     assert plot.series()["accuracy"] == ([1, 2], [0.5, 0.7])
+
+
+def test_frame_budget_spaces_redraws_by_their_cost():
+    from gui.live_view import FrameBudget
+
+    budget = FrameBudget(share=0.05, min_s=0.1, max_s=1.0)
+    assert budget.wait(now=0.0) == 0.0  # the first redraw is due at once
+    budget.spent(started=10.0, seconds=0.002)  # cheap: the worker's full rate
+    assert budget.wait(now=10.05) == pytest.approx(0.05)
+    budget.spent(started=20.0, seconds=0.02)  # 20 ms of drawing: wait 0.4 s
+    assert budget.wait(now=20.1) == pytest.approx(0.3)
+    assert budget.wait(now=20.5) == 0.0
+    budget.spent(started=30.0, seconds=0.5)  # never longer than max_s
+    assert budget.wait(now=30.0) == pytest.approx(1.0)
