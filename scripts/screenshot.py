@@ -2,7 +2,7 @@
 
     QT_QPA_PLATFORM=offscreen python scripts/screenshot.py [docs/screenshot.png]
 
-Opens the bundled breast-cancer sample, trains, and grabs the window after a few seconds.
+Opens the bundled breast-cancer sample, trains, and grabs the window at epoch 250 of 2000.
 """
 
 from __future__ import annotations
@@ -49,13 +49,21 @@ def shoot(app, out: Path) -> bool:
     if not window.load_csv(sample, target="malignant"):
         print(window.errors, file=sys.stderr)
         return False
-    window.settings_panel.epochs_spin.setValue(400)
+    window.settings_panel.epochs_spin.setValue(2000)
     window.settings_panel.batch_size_spin.setValue(16)
+    epochs_seen = [0]
+    window.session.progress.connect(lambda batch: epochs_seen.__setitem__(0, batch["epoch"]))
     window.train()
-    wait(6000)
+    while epochs_seen[0] < 250 and window.is_training():  # far enough for curves to show
+        wait(100)
+    if not window.is_training():
+        print("training ended before the screenshot", file=sys.stderr)
+        return False
+    window.live.flush()
     app.processEvents()
     out.parent.mkdir(parents=True, exist_ok=True)
     ok = window.grab().save(str(out), "PNG")
+    window.stop()
     window.close()
     return ok
 

@@ -135,6 +135,8 @@ def test_export_then_load_the_file_and_predict(window, qtbot, breast_cancer, tmp
     qtbot.mouseClick(window.controls.export_button, CLICK)
     assert model_path.is_file(), window.errors
     predictor = load_model(model_path)
+    hardware = predictor.metadata["extra"]["hardware"]  # the run summary travels with the model
+    assert hardware == window.hardware_summary and hardware["device"] == "cpu"
     frame = pd.read_csv(breast_cancer).head(20)
     predictions = predictor.predict(frame)
     assert len(predictions) == 20
