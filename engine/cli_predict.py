@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
+from engine.atomic import atomic_path
 from engine.errors import DataError
 
 
@@ -32,13 +31,7 @@ def run(args) -> int:
     if args.out is None:
         result.to_csv(sys.stdout, **options)
         return 0
-    fd, tmp = tempfile.mkstemp(prefix=f".{args.out.name}.", suffix=".tmp", dir=args.out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            result.to_csv(fh, **options)
-        os.replace(tmp, args.out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(args.out) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
+        result.to_csv(fh, **options)
     print(f"wrote {len(result):,} rows with predictions to {args.out}", file=sys.stderr)
     return 0

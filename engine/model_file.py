@@ -14,12 +14,12 @@ import hashlib
 import json
 import os
 import struct
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from engine.atomic import write_bytes
 from engine.data.preprocess import Preprocessor
 from engine.data.schema import Schema
 from engine.data.target import TargetEncoder
@@ -50,21 +50,7 @@ def save_model(path, weights: list[np.ndarray], sections: dict) -> Path:
     for name in SECTIONS:
         metadata[name] = json.dumps(sections.get(name) or {}, allow_nan=True)
     metadata["checksum"] = _checksum(tensors)
-    blob = save(tensors, metadata=metadata)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ModelFileError(f"{path}: folder {folder} does not exist; create it or pick another")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_bytes(path, save(tensors, metadata=metadata))
 
 
 def read_model_file(path) -> tuple[list[np.ndarray], dict]:

@@ -20,12 +20,10 @@ The batch dimension is dynamic. Built with the ``onnx`` helpers, checked by ``on
 from __future__ import annotations
 
 import math
-import os
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
+from engine.atomic import write_bytes
 from engine.errors import UserError
 
 OPSET = 17  # ai.onnx; broadly supported by onnxruntime (1.13 and later)
@@ -237,19 +235,7 @@ def export_onnx(model_path, out_path):
 
     predictor = load_model(model_path)
     model = build_onnx(predictor)
-    blob = model.SerializeToString()
-    out_path = Path(out_path)
-    folder = out_path.parent if str(out_path.parent) else Path(".")
-    if not folder.is_dir():
-        raise UserError(f"{out_path}: folder {folder} does not exist; create it or pick another")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-        os.replace(tmp, out_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes(out_path, model.SerializeToString())
     return model
 
 

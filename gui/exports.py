@@ -3,13 +3,13 @@ and the history."""
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
 import pandas as pd
 from PySide6.QtCore import QObject
 
+from engine.atomic import atomic_path
 from engine.errors import UserError
 from gui.dialogs import CSV_FILTER, MODEL_FILTER, ONNX_FILTER
 from gui.loader import BackgroundTask
@@ -17,14 +17,8 @@ from gui.loader import BackgroundTask
 
 def write_csv_atomically(frame: pd.DataFrame, path: Path) -> None:
     """Write to a temporary name beside ``path`` and rename, so no half file is left."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def predict_file(model_path: Path, csv_path: Path, out_path: Path) -> tuple[int, Path]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
+from engine.atomic import write_bytes
 from engine.hardware.samples import info_from_dict, info_to_dict, sample_from_dict, sample_to_dict
 
 FORMAT = "gpu-trainer-telemetry/1"
@@ -29,11 +29,7 @@ def recording(sampler, summary: dict | None = None, **meta) -> dict:
 
 def write_recording(path, data: dict) -> Path:
     """Write ``data`` as JSON via a temporary name, so no half-written file is left behind."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_bytes(path, (json.dumps(data, indent=1) + "\n").encode("utf-8"))
 
 
 def read_recording(path) -> dict:
