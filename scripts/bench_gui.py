@@ -1,10 +1,10 @@
 """Training throughput with the window open vs. headless, and GUI responsiveness meanwhile.
 
-    QT_QPA_PLATFORM=offscreen python scripts/bench_gui.py [--steps 300] [--device auto]
+    QT_QPA_PLATFORM=offscreen python scripts/bench_gui.py [--steps 600] [--device auto]
 
 The medium reference workload of GUIDE §5 (100,000 × 50 standard-normal features, label =
 sum of the first three > 0; ReLU 256-256, sigmoid head, Adam 1e-3, batch 256), cut to a fixed
-number of steps (``--steps``, within the first epoch) so that it finishes on a 2-core CPU.
+number of steps (``--steps``, within its two epochs) so that it finishes on a 2-core CPU.
 Both sides train the same prepared data through the same engine job; data loading and the
 first ``WARMUP`` steps are excluded. Headless and window runs alternate (``--rounds``) and the
 ratio compares their medians, because shared machines drift. Responsiveness: a 10 ms QTimer runs in
@@ -125,10 +125,10 @@ def with_window(path: Path, steps: int, device: str) -> tuple[float, np.ndarray,
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=300, help="timed steps (default 300)")
+    parser.add_argument("--steps", type=int, default=600, help="timed steps (default 600)")
     parser.add_argument("--device", default="auto", help="auto, cpu or gpu")
     parser.add_argument(
-        "--rounds", type=int, default=3, help="window runs, each between two headless runs"
+        "--rounds", type=int, default=5, help="window runs, each between two headless runs"
     )
     args = parser.parse_args()
     ensure_app()
