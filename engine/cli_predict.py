@@ -24,9 +24,7 @@ def run(args) -> int:
     if args.out is not None and not args.out.parent.resolve().is_dir():
         raise DataError(f"--out {args.out}: folder {args.out.parent} does not exist")
     table = read_csv(args.data)
-    predictions = predictor.predict(table)
-    rows = table.frame.drop(columns=[c for c in predictions.columns if c in table.frame])
-    result = rows.join(predictions)
+    result = predictor.annotate(table)
     options = {"index": False, "sep": table.delimiter, "decimal": table.decimal}
     if args.out is None:
         result.to_csv(sys.stdout, **options)

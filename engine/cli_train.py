@@ -78,6 +78,10 @@ def run(args) -> int:
     out = args.out or args.data.with_suffix(".safetensors")
     if not out.parent.resolve().is_dir():
         raise UserError(f"--out {out}: folder {out.parent} does not exist; create it first")
+    if out.is_dir():
+        raise UserError(
+            f"--out {out}: is a folder; give a file name such as {out / 'model.safetensors'}"
+        )
     table = read_csv(args.data, args.delimiter, args.decimal, args.encoding)
     schema = infer_schema(table.frame, target=args.target, source=table.name)
     for name in args.ignore:

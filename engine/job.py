@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from engine import activations
+from engine import activations, optimizers
 from engine.data.evaluation import classification_report, regression_report
 from engine.data.preprocess import Preprocessor
 from engine.data.reader import CsvTable
@@ -76,6 +76,9 @@ class TrainSettings:
             raise UserError(
                 f"the learning rate must be a positive number, not {self.learning_rate}"
             )
+        if self.optimizer.lower() not in optimizers.OPTIMIZERS:
+            known = ", ".join(optimizers.OPTIMIZERS)
+            raise UserError(f"unknown optimizer {self.optimizer!r}; use one of {known}")
         if self.batch_size < 1 or self.epochs < 1:
             raise UserError("batch size and epochs must be at least 1")
         if self.early_stopping < 0 or self.l2 < 0:

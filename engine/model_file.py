@@ -49,7 +49,7 @@ def save_model(path, weights: list[np.ndarray], sections: dict) -> Path:
     metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION)}
     for name in SECTIONS:
         metadata[name] = json.dumps(sections.get(name) or {}, allow_nan=True)
-    metadata["checksum"] = _checksum(tensors)
+    metadata["checksum"] = _checksum(tensors, metadata)
     return write_bytes(path, save(tensors, metadata=metadata))
 
 
@@ -78,7 +78,7 @@ def read_model_file(path) -> tuple[list[np.ndarray], dict]:
         sections = {name: json.loads(metadata[name]) for name in SECTIONS}
     except Exception:
         raise ModelFileError(f"{path.name}: the model file is damaged; train it again") from None
-    if _checksum(tensors) != metadata.get("checksum"):
+    if _checksum(tensors, metadata) != metadata.get("checksum"):
         raise ModelFileError(f"{path.name}: the model file is damaged (checksum mismatch)")
     return [tensors[k] for k in sorted(tensors)], sections
 
@@ -102,11 +102,16 @@ def _header_metadata(blob: bytes, path: Path) -> dict:
     return metadata if isinstance(metadata, dict) else {}
 
 
-def _checksum(tensors: dict[str, np.ndarray]) -> str:
+def _checksum(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> str:
+    """SHA-256 over the tensors and every JSON section, so that a changed statistic or label
+    is caught as surely as a changed weight."""
     digest = hashlib.sha256()
     for name in sorted(tensors):
         digest.update(name.encode())
         digest.update(np.ascontiguousarray(tensors[name]).tobytes())
+    for name in SECTIONS:
+        digest.update(name.encode())
+        digest.update(metadata.get(name, "").encode("utf-8"))
     return digest.hexdigest()
 
 
@@ -118,11 +123,18 @@ class Predictor:
 
         self.path = path
         self.metadata = sections
-        self.schema = Schema.from_dict(sections["schema"])
-        self.preprocessor = Preprocessor.from_dict(sections["preprocessing"])
-        self.target = TargetEncoder.from_dict(sections["target"])
+        try:
+            self.schema = Schema.from_dict(sections["schema"])
+            self.preprocessor = Preprocessor.from_dict(sections["preprocessing"])
+            self.target = TargetEncoder.from_dict(sections["target"])
+        except (KeyError, TypeError, ValueError):
+            raise ModelFileError(
+                f"{path.name}: the model file's metadata is incomplete; train it again"
+            ) from None
         try:
             self.model = Sequential.from_config(sections["architecture"], device=device)
+            # a fixed seed: loading must not draw from the process-wide one
+            self.model.build(np.shape(weights[0])[0] if weights else None, seed=0)
             self.model.set_weights(weights)
         except Exception as exc:
             raise ModelFileError(
@@ -160,7 +172,9 @@ class Predictor:
     def predict(self, data) -> pd.DataFrame:
         """Rows of a DataFrame, CsvTable or CSV path -> ``predicted_<target>`` and, for
         classes, one ``probability_<label>`` column per class, on the rows' index."""
-        frame, source = _frame(data)
+        return self._predict(*_frame(data))
+
+    def _predict(self, frame: pd.DataFrame, source: str) -> pd.DataFrame:
         x = self.preprocessor.transform(frame, source)
         outputs = self.model.predict(x)
         names = self.prediction_columns
@@ -170,6 +184,14 @@ class Predictor:
             for j, name in enumerate(names[1:]):
                 result[name] = probabilities[:, j]
         return result
+
+    def annotate(self, data) -> pd.DataFrame:
+        """The input rows with the prediction columns appended (replacing any of the same
+        name), as ``gpu-trainer predict`` and the app's Predict CSV write them."""
+        frame, source = _frame(data)
+        predictions = self._predict(frame, source)
+        rows = frame.drop(columns=[c for c in predictions.columns if c in frame.columns])
+        return rows.join(predictions)
 
     def __repr__(self) -> str:
         return f"Predictor({self.path.name!r}, task={self.task!r}, target={self.target_name!r})"

@@ -25,9 +25,9 @@ def predict_file(model_path: Path, csv_path: Path, out_path: Path) -> tuple[int,
     """Run a model file on a CSV and save the input columns plus the predictions."""
     from engine.model_file import load_model
 
-    predictions = load_model(model_path).predict(csv_path)
-    write_csv_atomically(predictions, out_path)
-    return len(predictions), out_path
+    result = load_model(model_path).annotate(csv_path)
+    write_csv_atomically(result, out_path)
+    return len(result), out_path
 
 
 class ExportActions(QObject):

@@ -86,7 +86,14 @@ def read_csv(
         frame = _parse(path, encoding, delimiter, decimal)
     if frame.shape[0] == 0:
         raise DataError(f"{path.name}: has a header row but no data rows; add rows of data")
-    frame.columns = [str(c).strip() for c in frame.columns]
+    names = [str(c).strip() for c in frame.columns]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise DataError(
+            f"{path.name}: the header names column {repeated[0]!r} more than once; "
+            "give each column its own name"
+        )
+    frame.columns = names
     # the parser's scratch memory goes back to the system now, not after a delay: the arrays
     # built next then reuse pages the machine has already backed, which is much faster here
     pa.default_memory_pool().release_unused()

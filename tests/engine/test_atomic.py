@@ -27,3 +27,17 @@ def test_an_error_mid_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path)
 def test_a_missing_folder_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="does not exist"), atomic_path(tmp_path / "no" / "f"):
         pass
+
+
+def test_a_folder_as_the_target_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="is a folder"):
+        write_bytes(tmp_path, b"x")
+
+
+def test_written_files_follow_the_umask_not_mkstemps_private_mode(tmp_path):
+    import os
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    target = write_bytes(tmp_path / "m.bin", b"x")
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask

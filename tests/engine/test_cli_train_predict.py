@@ -125,6 +125,8 @@ def test_bad_target_in_a_subprocess_has_no_traceback(sample_dir, tmp_path):
         (["--activation", "wiggle"], "unknown activation"),
         (["--val-split", "0.6", "--test-split", "0.5"], "no training rows"),
         (["--out", "/nonexistent-dir/m.safetensors"], "does not exist"),
+        (["--out", "."], "is a folder"),
+        (["--optimizer", "foo"], "unknown optimizer 'foo'"),
     ],
 )
 def test_bad_settings_exit_2(sample_dir, capsys, argv, message):

@@ -129,3 +129,10 @@ def test_missing_file_and_folder(tmp_path):
         read_csv(tmp_path / "nope.csv")
     with pytest.raises(DataError, match="folder"):
         read_csv(tmp_path)
+
+
+def test_header_names_that_differ_only_by_spaces_are_an_error(tmp_path):
+    path = tmp_path / "dup.csv"
+    path.write_text("a, a,b\n1,2,3\n4,5,6\n")
+    with pytest.raises(DataError, match="'a' more than once"):
+        read_csv(path)

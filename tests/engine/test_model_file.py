@@ -11,7 +11,7 @@ import pytest
 
 from engine import load_model
 from engine.data import read_csv
-from engine.errors import DataError, ModelFileError
+from engine.errors import DataError, ModelFileError, UserError
 from engine.job import LayerSpec, TrainingJob, TrainSettings, prepare
 
 FAST = TrainSettings(layers=[LayerSpec(16)], epochs=15, early_stopping=0)
@@ -130,7 +130,29 @@ def test_atomic_write_leaves_nothing_on_error(churn_model, tmp_path, monkeypatch
     def fail(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("engine.model_file.os.replace", fail)
-    with pytest.raises(OSError):
+    monkeypatch.setattr("engine.atomic.os.replace", fail)
+    with pytest.raises(UserError, match="model.safetensors: cannot be written \\(disk full\\)"):
         job.save(target)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_changed_statistic_with_valid_json_is_caught(tmp_path):
+    """Editing a number in the metadata (still valid JSON) must not go unnoticed."""
+    from engine.model_file import read_model_file, save_model
+
+    path = tmp_path / "m.safetensors"
+    save_model(path, [np.ones((2, 1), np.float32)], {"target": {"mean": 154.27}})
+    blob = path.read_bytes()
+    assert blob.count(b"154.27") == 1
+    path.write_bytes(blob.replace(b"154.27", b"954.27"))  # same length: still a valid file
+    with pytest.raises(ModelFileError, match="damaged"):
+        read_model_file(path)
+
+
+def test_a_model_file_with_missing_sections_is_refused_cleanly(tmp_path):
+    from engine.model_file import load_model, save_model
+
+    path = tmp_path / "m.safetensors"
+    save_model(path, [np.ones((2, 1), np.float32)], {})
+    with pytest.raises(ModelFileError, match="incomplete"):
+        load_model(path)
