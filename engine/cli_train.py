@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -110,8 +111,19 @@ def run(args) -> int:
         "device": job.model.backend.device,
         "test": {k: v for k, v in metrics.items() if k not in ("y_true", "y_pred")},
     }
-    print(json.dumps(result) if args.json else _report(result))
+    print(json.dumps(_finite(result), allow_nan=False) if args.json else _report(result))
     return 0
+
+
+def _finite(value):
+    """``value`` with NaN and ±inf as None: strict JSON has no literal for them."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _summary(job) -> str:

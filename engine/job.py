@@ -302,6 +302,7 @@ class TrainingJob:
         settings = self.settings.to_dict()
         settings["epochs_run"] = len(history.get("loss", []))
         settings["stopped_early"] = self.stopped_early
+        settings["final_learning_rate"] = float(self.trainer.learning_rate)  # may change mid-run
         sections = {
             "architecture": self.model.get_config(),
             "preprocessing": self.data.preprocessor.to_dict(),

@@ -83,6 +83,9 @@ class Sequential:
         """Create the weights (no-op when they exist). ``seed`` applies when ``self.seed``
         is None."""
         if self.built:
+            width = self.layers[0].input_dim
+            if input_dim is not None and input_dim != width:
+                raise ValueError(f"the model takes {width} inputs; the data has {input_dim} columns")
             return
         if not any(isinstance(layer, layers_module.Dense) for layer in self.layers):
             raise ValueError("the model needs at least one Dense layer")

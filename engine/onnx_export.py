@@ -28,6 +28,7 @@ from engine.errors import UserError
 
 OPSET = 17  # ai.onnx; broadly supported by onnxruntime (1.13 and later)
 ML_OPSET = 3  # ai.onnx.ml
+OUTPUT_NAMES = ("label", "probabilities", "value")
 
 
 class _Graph:
@@ -37,8 +38,9 @@ class _Graph:
         self.nodes, self.initializers, self._count = [], [], 0
 
     def name(self, hint: str) -> str:
+        """A fresh internal name; the prefix keeps it apart from any column name."""
         self._count += 1
-        return f"{hint}_{self._count}"
+        return f"gpu_trainer/{hint}_{self._count}"
 
     def const(self, hint: str, value, dtype=np.float32) -> str:
         from onnx import numpy_helper
@@ -61,6 +63,12 @@ def build_onnx(predictor):
     """An ``onnx.ModelProto`` equivalent to ``predictor.predict`` (an engine Predictor)."""
     from onnx import TensorProto, checker, helper
 
+    clash = sorted(set(predictor.input_columns) & set(OUTPUT_NAMES))
+    if clash:
+        raise UserError(
+            f"column {clash[0]!r} has the name of an ONNX output ({', '.join(OUTPUT_NAMES)}); "
+            "rename the column and train again to export"
+        )
     g = _Graph()
     inputs, features = [], []
     numeric = predictor.preprocessor.numeric
@@ -195,10 +203,8 @@ def _head(g: _Graph, x: str, target, last_activation: str) -> list[tuple]:
         value = g.op(
             "Add", [g.op("Mul", [x, g.const("std", target.std)]), g.const("mean", target.mean)]
         )
-        g.nodes.append(helper.make_node("Flatten", [value], ["value_2d"], axis=0))
-        g.nodes.append(
-            helper.make_node("Reshape", ["value_2d", g.const("flat", [-1], np.int64)], ["value"])
-        )
+        flat = g.const("flat", [-1], np.int64)
+        g.nodes.append(helper.make_node("Reshape", [value, flat], ["value"]))
         return [("value", TensorProto.FLOAT, ["N"])]
     if last_activation not in ("sigmoid", "softmax"):
         raise UserError(

@@ -176,7 +176,7 @@ class Trainer:
         loss, outputs = model.train_step(xb, yb)
         self._loss_sum += loss * rows
         for i, metric in enumerate(model.metrics):
-            stats = metric.stats(yb, outputs)
+            stats = metric.stats(yb, outputs).astype(model.xp.float64)  # exact past 2**24 rows
             self._stats[i] = stats if self._stats[i] is None else self._stats[i] + stats
         self._losses[self._batch] = loss
         self.global_step += 1

@@ -91,7 +91,7 @@ class TrainingSession(QObject):
     def save(self, path, extra_metadata: dict | None = None) -> None:
         if self.job is None:
             raise UserError("there is no trained model yet; train one first")
-        self.job.save(path, extra_metadata=extra_metadata)
+        self.job.save(path, extra_metadata=extra_metadata, metrics=self.report)
 
     def _on_prepared(self, job: TrainingJob) -> None:
         self.job = job
@@ -119,7 +119,9 @@ class TrainingSession(QObject):
     def _on_finished(self, summary: dict) -> None:
         summary = dict(summary)
         summary["report"] = None
-        if self.job is not None and self.job.trainer.global_step > 0:
+        # a failed run (divergence, out of memory) has no weights worth evaluating
+        failed = summary.get("reason") == "failed"
+        if self.job is not None and self.job.trainer.global_step > 0 and not failed:
             try:
                 self.report = self.job.evaluate()
             except UserError as exc:

@@ -133,8 +133,6 @@ class TrainingWorker(QObject):
 
     def _one_step(self) -> None:
         record = self._trainer.step()
-        if record is None:
-            return
         self._samples += int(record.samples)
         if record.epoch_end is not None:
             result = record.epoch_end
@@ -172,10 +170,8 @@ class TrainingWorker(QObject):
 
 
 def _describe(exc: BaseException) -> str:
-    name = type(exc).__name__
-    if "OutOfMemory" in name or "out of memory" in str(exc).lower():
-        return "The GPU ran out of memory: lower the batch size or the layer sizes, or use the CPU."
-    return f"Training stopped by an unexpected error ({name}: {exc})."
+    # GPU out-of-memory arrives as engine.GpuOutOfMemory, a UserError with its own advice
+    return f"Training stopped by an unexpected error ({type(exc).__name__}: {exc})."
 
 
 class TrainingController(QObject):

@@ -148,3 +148,15 @@ def test_predict_with_a_broken_model_or_missing_column(sample_dir, tmp_path, cap
     assert main(["predict", str(model), str(rows), "--out", str(out)]) == 2
     assert "'proline'" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_json_output_is_strict_json_without_a_test_split(sample_dir, tmp_path, capsys):
+    out = tmp_path / "m.safetensors"
+    argv = ["train", str(sample_dir / "wine.csv"), "--epochs", "2", "--test-split", "0"]
+    assert main([*argv, "--json", "--out", str(out)]) == 0
+
+    def reject(name):
+        raise ValueError(f"not strict JSON: {name}")
+
+    result = json.loads(capsys.readouterr().out, parse_constant=reject)
+    assert result["test"]["n"] == 0 and result["test"]["accuracy"] is None

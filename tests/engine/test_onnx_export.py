@@ -119,3 +119,30 @@ def test_export_of_a_damaged_model_exits_2_and_writes_nothing(tmp_path, capsys):
     assert cli_main(["export-onnx", str(bad), str(out)]) == 2
     assert "bad.safetensors" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == [bad]
+
+
+def test_a_column_named_like_an_internal_node_exports(tmp_path):
+    """Feature names are the graph's input names: internal names must never collide."""
+    frame = pd.DataFrame(
+        {"scaled_4": np.arange(40.0) % 5, "finite_3": np.arange(40.0) % 7, "y": np.arange(40.0) * 2}
+    )
+    settings = TrainSettings(epochs=2, early_stopping=0)
+    schema = infer_schema(frame, target="y")
+    assert schema.features == ["scaled_4", "finite_3"]
+    job = TrainingJob(prepare(frame, schema, settings), settings)
+    job.run()
+    model_path = job.save(tmp_path / "m.safetensors")
+    assert cli_main(["export-onnx", str(model_path), str(tmp_path / "m.onnx")]) == 0
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    _compare(load_model(model_path), session, frame)
+
+
+def test_a_column_named_like_an_output_is_a_clear_error(tmp_path, capsys):
+    frame = pd.DataFrame({"value": np.arange(40.0) % 5, "y": np.arange(40.0) * 2})
+    settings = TrainSettings(epochs=2, early_stopping=0)
+    job = TrainingJob(prepare(frame, infer_schema(frame, target="y"), settings), settings)
+    job.run()
+    model_path = job.save(tmp_path / "m.safetensors")
+    assert cli_main(["export-onnx", str(model_path), str(tmp_path / "m.onnx")]) == 2
+    assert "column 'value' has the name of an ONNX output" in capsys.readouterr().err
+    assert not (tmp_path / "m.onnx").exists()
