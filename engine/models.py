@@ -85,7 +85,7 @@ class Sequential:
         if self.built:
             width = self.layers[0].input_dim
             if input_dim is not None and input_dim != width:
-                raise ValueError(f"the model takes {width} inputs; the data has {input_dim} columns")
+                raise ValueError(f"the model takes {width} inputs; the data has {input_dim}")
             return
         if not any(isinstance(layer, layers_module.Dense) for layer in self.layers):
             raise ValueError("the model needs at least one Dense layer")
