@@ -11,6 +11,7 @@ is usable, else the CPU. Asking for the GPU where none is usable raises
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import platform
@@ -74,6 +75,13 @@ class Backend:
     def asnumpy(self, a) -> np.ndarray:
         """Bring an array back to the host as NumPy."""
         return to_numpy(a)
+
+    def activate(self):
+        """A context in which new arrays and kernels go to this backend's device (the
+        calling thread's current CUDA device is otherwise GPU 0)."""
+        if self.is_gpu:
+            return self.xp.cuda.Device(self.gpu_index)
+        return contextlib.nullcontext()
 
     def synchronize(self) -> None:
         if self.is_gpu:

@@ -8,6 +8,8 @@ views, next to one flat gradient buffer of the same size. ``fit`` is a thin call
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from engine import layers as layers_module
@@ -16,6 +18,17 @@ from engine import metrics as metrics_module
 from engine.backend import Backend, get_backend
 
 PREDICT_BATCH = 4096  # rows per forward pass in predict / evaluate: big enough to be cheap
+
+
+def _on_device(method):
+    """Run ``method`` with the model's device current (see :meth:`Backend.activate`)."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self.backend.activate():
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 class Sequential:
@@ -79,6 +92,7 @@ class Sequential:
                 return layer.activation.name
         return "linear"
 
+    @_on_device
     def build(self, input_dim: int | None = None, seed: int | None = None) -> None:
         """Create the weights (no-op when they exist). ``seed`` applies when ``self.seed``
         is None."""
@@ -181,6 +195,7 @@ class Sequential:
         values = list(logs.values())
         return values if len(values) > 1 else values[0]
 
+    @_on_device
     def predict(self, x, batch_size: int | None = None, verbose=0) -> np.ndarray:
         """Host float array ``(n, units of last)``: probabilities for sigmoid/softmax heads."""
         x = np.asarray(x)
@@ -244,6 +259,7 @@ class Sequential:
         self.optimizer.step(self._params, self._grads)
         return loss, a
 
+    @_on_device
     def evaluate_device(self, x, y, batch_size: int | None = None) -> dict[str, float]:
         """``{"loss": ..., <metric>: ...}`` on device arrays, with one read-back at the end."""
         xp, chunk = self.xp, batch_size or PREDICT_BATCH
@@ -319,6 +335,7 @@ class Sequential:
         self.build()
         return [np.array(self.backend.asnumpy(w)) for layer in self.layers for w in layer.weights()]
 
+    @_on_device
     def set_weights(self, weights) -> None:
         """The inverse of :meth:`get_weights`: same count, order and shapes."""
         self.build()

@@ -93,7 +93,7 @@ class Trainer:
         self._rng = np.random.default_rng(seeding.resolve(seed))
         self._stopped = self._ended = self._started = False
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
-        with _out_of_memory_hint(self.batch_size):
+        with _out_of_memory_hint(self.batch_size), model.backend.activate():
             model.build(x.shape[1], seed=seed)
             backend = model.backend
             self._x = backend.asarray(x, dtype=model.dtype)
@@ -152,7 +152,7 @@ class Trainer:
         """Run one mini-batch; on an epoch's last batch, also validate and run callbacks."""
         if self.done:
             raise RuntimeError("training is finished; create a new Trainer to train again")
-        with _out_of_memory_hint(self.batch_size):
+        with _out_of_memory_hint(self.batch_size), self.model.backend.activate():
             return self._step()
 
     def _step(self) -> StepRecord:

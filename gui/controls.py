@@ -45,7 +45,7 @@ class ControlsBar(QWidget):
         self.pause_button.setEnabled(active)
         self.pause_button.setText("Resume" if state == "paused" else "Pause")
         self.step_button.setEnabled(state == "paused")
-        self.stop_button.setEnabled(active)
+        self.stop_button.setEnabled(active or state == "preparing")
         self.reset_button.setEnabled(state in ("idle", "empty") and trained)
         self.export_button.setEnabled(state in ("idle", "empty") and trained)
         self.predict_button.setEnabled(state in ("idle", "empty"))

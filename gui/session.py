@@ -44,6 +44,7 @@ class TrainingSession(QObject):
         self.report: dict | None = None
         self.state = "idle"
         self._start_paused = False
+        self._cancelled = False
 
     def is_active(self) -> bool:
         return self.state != "idle"
@@ -60,6 +61,7 @@ class TrainingSession(QObject):
             return False
         self.job, self.report = None, None
         self._start_paused = start_paused
+        self._cancelled = False
         self._set_state("preparing")
         self._prepare.start(lambda: TrainingJob(prepare(table, schema, settings), settings))
         return True
@@ -74,6 +76,7 @@ class TrainingSession(QObject):
         self.controller.step()
 
     def stop(self) -> None:
+        self._cancelled = self.state == "preparing"  # the prepared job will not start
         self.controller.stop()
 
     def set_learning_rate(self, lr: float) -> None:
@@ -81,6 +84,7 @@ class TrainingSession(QObject):
 
     def join(self) -> None:
         """Stop whatever runs and wait for its threads (the window is closing)."""
+        self._cancelled = True
         self._prepare.join()
         self.controller.join()
 
@@ -94,6 +98,9 @@ class TrainingSession(QObject):
         self.job.save(path, extra_metadata=extra_metadata, metrics=self.report)
 
     def _on_prepared(self, job: TrainingJob) -> None:
+        if self._cancelled:
+            self._set_state("idle")
+            return
         self.job = job
         trainer = job.trainer
         self.started.emit(

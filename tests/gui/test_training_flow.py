@@ -183,3 +183,17 @@ def test_export_plots_and_history(window, qtbot, breast_cancer, tmp_path):
     history = pd.read_csv(window.exports.export_history())
     assert list(history["epoch"]) == [1, 2, 3]
     assert {"loss", "val_loss"} <= set(history.columns)
+
+
+def test_stop_while_the_run_is_being_prepared_starts_nothing(window, qtbot, breast_cancer):
+    _ready(window, breast_cancer, epochs=50)
+    window.train()
+    assert window.session.state == "preparing"
+    assert window.controls.stop_button.isEnabled()
+    qtbot.mouseClick(window.controls.stop_button, CLICK)
+    qtbot.waitUntil(lambda: window.session.state == "idle", timeout=20_000)
+    qtbot.wait(200)  # the prepared job has arrived and been dropped
+    assert not window.is_training()
+    assert window.session.job is None
+    assert not window.session.controller.is_running()
+    assert window.controls.train_button.isEnabled()
