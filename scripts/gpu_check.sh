@@ -46,7 +46,7 @@ PY
 cat "$out/environment.txt"
 
 pytest_args=(-q -p no:cacheprovider -o addopts="" --ignore=tests/gui)
-step gpu_tests 120 $py -m pytest -m gpu "${pytest_args[@]}" --junitxml="$out/gpu_tests.xml" tests
+step gpu_tests 120 $py -m pytest -m gpu "${pytest_args[@]}" tests
 step bench_gpu 180 $py scripts/gpu_engine_check.py "$out/bench_gpu.json"
 step telemetry 90 $py scripts/record_telemetry.py --device gpu --out "$out/telemetry_h100.json"
 step headless_suite_on_gpu 120 $py -m pytest "${pytest_args[@]}" tests/engine tests/test_cli_info.py
