@@ -29,6 +29,7 @@ from engine.data.schema import Schema, infer_schema
 from engine.data.split import split_indices
 from engine.data.target import TargetEncoder
 from engine.errors import DataError, UserError
+from engine.features import EncodedRows
 
 
 @dataclass
@@ -99,15 +100,17 @@ class TrainSettings:
 class PreparedData:
     """Split float32 arrays and what made them.
 
-    ``x_*``: ``(n, n_inputs)``; ``y_*``: ``(n, n_outputs)``, 0/1 or one-hot for classes,
-    standardised values for regression.
+    ``x_*``: ``(n, n_inputs)`` features as :class:`~engine.features.EncodedRows` (one index
+    per categorical column instead of its one-hot block: the engine expands each batch on
+    the device; ``np.asarray(x)`` gives the dense matrix); ``y_*``: ``(n, n_outputs)``, 0/1
+    or one-hot for classes, standardised values for regression.
     """
 
-    x_train: np.ndarray
+    x_train: EncodedRows
     y_train: np.ndarray
-    x_val: np.ndarray
+    x_val: EncodedRows
     y_val: np.ndarray
-    x_test: np.ndarray
+    x_test: EncodedRows
     y_test: np.ndarray
     preprocessor: Preprocessor
     target: TargetEncoder

@@ -16,6 +16,7 @@ from engine import layers as layers_module
 from engine import losses, optimizers, seeding
 from engine import metrics as metrics_module
 from engine.backend import Backend, get_backend
+from engine.features import EncodedRows, dense_rows
 
 PREDICT_BATCH = 4096  # rows per forward pass in predict / evaluate: big enough to be cheap
 
@@ -187,8 +188,11 @@ class Sequential:
     def evaluate(self, x, y, batch_size: int | None = None, verbose="auto"):
         """``[loss, *metrics]`` on ``(x, y)``, or the loss alone without metrics."""
         self._check_compiled()
-        self.build(np.shape(x)[-1])
-        x_dev = self.backend.asarray(x, dtype=self.dtype)
+        self.build(x.shape[-1] if isinstance(x, EncodedRows) else np.shape(x)[-1])
+        if isinstance(x, EncodedRows):
+            x_dev = x.on(self.backend)
+        else:
+            x_dev = self.backend.asarray(x, dtype=self.dtype)
         logs = self.evaluate_device(x_dev, self.targets(y, len(x_dev)), batch_size)
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
@@ -198,12 +202,13 @@ class Sequential:
     @_on_device
     def predict(self, x, batch_size: int | None = None, verbose=0) -> np.ndarray:
         """Host float array ``(n, units of last)``: probabilities for sigmoid/softmax heads."""
-        x = np.asarray(x)
+        if not isinstance(x, EncodedRows):
+            x = np.asarray(x)
         self.build(x.shape[-1])
         chunk = batch_size or PREDICT_BATCH
         out = np.empty((len(x), self.layers[-1].output_dim), dtype=self.dtype)
         for start in range(0, len(x), chunk):
-            x_dev = self.backend.asarray(x[start : start + chunk], dtype=self.dtype)
+            x_dev = self.backend.asarray(dense_rows(x, start, start + chunk), dtype=self.dtype)
             out[start : start + chunk] = self.backend.asnumpy(self.forward(x_dev))
         return out
 
@@ -270,7 +275,7 @@ class Sequential:
         stats = [None] * len(self.metrics)
         last = self.layers[-1]
         for start in range(0, n, chunk):
-            xb, yb = x[start : start + chunk], y[start : start + chunk]
+            xb, yb = dense_rows(x, start, start + chunk), y[start : start + chunk]
             a = self.forward(xb)
             z = last.z if self._fused else None
             loss_sum += self.loss.value(yb, a, z) * xb.shape[0]

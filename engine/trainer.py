@@ -6,7 +6,9 @@ change between steps. The data go to the device once; each epoch's order is draw
 host from a seeded NumPy generator (the same on NumPy and CuPy), uploaded once and applied
 on the device, batch by batch, into preallocated buffers. Per-step losses stay on the device
 until ``drain_losses()`` or the end of the epoch reads them back, so a GPU is not
-synchronised every step; on the CPU every loss is checked as it comes.
+synchronised every step; on the CPU every loss is checked as it comes. Features given as
+:class:`~engine.features.EncodedRows` stay compact on the device and are expanded batch by
+batch into the same buffer.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 from engine import seeding
 from engine.callbacks import Callback, History
 from engine.errors import GpuOutOfMemory, UserError
+from engine.features import EncodedRows
 
 
 class TrainingDiverged(UserError, ArithmeticError):
@@ -56,7 +59,8 @@ class StepRecord:
 
 
 class Trainer:
-    """Train a compiled model on ``x`` ``(n, features)`` and ``y`` ``(n, outputs)`` (or
+    """Train a compiled model on ``x`` ``(n, features)`` (an array or
+    :class:`~engine.features.EncodedRows`) and ``y`` ``(n, outputs)`` (or
     ``(n,)`` class indices for a sparse loss), host arrays, for ``epochs`` epochs of
     ``ceil(n / batch_size)`` steps; the last batch of an epoch may be smaller.
 
@@ -78,7 +82,8 @@ class Trainer:
     ):
         if not model.compiled:
             raise ValueError("compile the model first: model.compile(loss=..., optimizer=...)")
-        x = np.asarray(x)
+        if not isinstance(x, EncodedRows):
+            x = np.asarray(x)
         if x.ndim != 2 or len(x) == 0:
             raise ValueError(f"x must be a 2-D array with at least one row, not shape {x.shape}")
         if batch_size < 1 or epochs < 0:
@@ -96,12 +101,12 @@ class Trainer:
         with _out_of_memory_hint(self.batch_size), model.backend.activate():
             model.build(x.shape[1], seed=seed)
             backend = model.backend
-            self._x = backend.asarray(x, dtype=model.dtype)
+            self._x = _on_backend(x, backend, model.dtype)
             self._y = model.targets(y, self.n)
             self._val = None
             if validation_data is not None:
                 xv, yv = validation_data
-                xv = backend.asarray(xv, dtype=model.dtype)
+                xv = _on_backend(xv, backend, model.dtype)
                 self._val = (xv, model.targets(yv, len(xv)))
             xp = model.xp
             rows = min(self.batch_size, self.n)
@@ -167,11 +172,19 @@ class Trainer:
         start = self._batch * self.batch_size
         stop = min(start + self.batch_size, self.n)
         rows = stop - start
+        encoded = isinstance(self._x, EncodedRows)
         if self._order is None:
-            xb, yb = self._x[start:stop], self._y[start:stop]
+            yb = self._y[start:stop]
+            if encoded:
+                xb = self._x.write_rows(self._xb[:rows], slice(start, stop))
+            else:
+                xb = self._x[start:stop]
         else:
             xp, index = model.xp, self._order[start:stop]
-            xb = xp.take(self._x, index, axis=0, out=self._xb[:rows])
+            if encoded:  # the one-hot columns are expanded here, into the work buffer
+                xb = self._x.write_rows(self._xb[:rows], index)
+            else:
+                xb = xp.take(self._x, index, axis=0, out=self._xb[:rows])
             yb = xp.take(self._y, index, axis=0, out=self._yb[:rows])
         loss, outputs = model.train_step(xb, yb)
         self._loss_sum += loss * rows
@@ -258,6 +271,13 @@ class Trainer:
         if bad.any():
             raise TrainingDiverged(int(steps[bad.argmax()]), self.learning_rate)
         self._pending.append((steps, losses))
+
+
+def _on_backend(x, backend, dtype):
+    """Host features (an array or :class:`EncodedRows`) on ``backend``'s device."""
+    if isinstance(x, EncodedRows):
+        return x.on(backend)
+    return backend.asarray(x, dtype=dtype)
 
 
 class _out_of_memory_hint:

@@ -7,7 +7,9 @@ is its own:
 * ``pandas``: ``pandas.read_csv(path, engine="pyarrow")``;
 * ``pipeline``: what ``gpu-trainer train`` runs before training: ``engine.data.read_csv``
   -> ``infer_schema`` -> ``engine.job.prepare`` (split, preprocessing fitted on the
-  training rows, float32 train/val/test arrays).
+  training rows, the train/val/test arrays the trainer takes: standardised float32 numbers
+  and, per categorical column, the index of its one-hot column, which the trainer expands
+  batch by batch on the device; see ``engine.features``).
 
 The categorical columns have 2, 3, 5, 8, 12, 16, 20, 25 and 30 categories with Zipf-like
 frequencies (the k-th most common in proportion to 1/k), as names, codes and product types
@@ -81,10 +83,16 @@ def measure(kind: str, path: str) -> dict:
     else:
         table = read_csv(path)
         data = prepare(table, infer_schema(table.frame, source=table.name))
-        shape = [sum(len(x) for x in (data.x_train, data.x_val, data.x_test)), data.n_inputs]
+        parts = (data.x_train, data.x_val, data.x_test)
+        shape = [sum(len(x) for x in parts), data.n_inputs]
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"kind": kind, "seconds": seconds, "cpu": cpu, "peak_rss_mib": peak, "shape": shape}
+    found = {"kind": kind, "seconds": seconds, "cpu": cpu, "peak_rss_mib": peak, "shape": shape}
+    if kind == "pipeline":
+        found["arrays_mib"] = sum(x.nbytes + y.nbytes for x, y in zip(parts, (
+            data.y_train, data.y_val, data.y_test))) / 2**20  # fmt: skip
+        found["dense_mib"] = shape[0] * shape[1] * 4 / 2**20
+    return found
 
 
 def _run_child(kind: str, path: Path) -> dict:
@@ -133,6 +141,11 @@ def main(argv: list[str] | None = None) -> int:
             f"(runs: {times}), median CPU {cpu:.2f} s, peak RSS {peak:.0f} MiB, "
             f"shape {m['shape']}"
         )
+    arrays = best["pipeline"]
+    print(
+        f"training arrays: {arrays['arrays_mib']:.0f} MiB (features kept compact; the dense "
+        f"float32 feature matrix would be {arrays['dense_mib']:.0f} MiB)"
+    )
     ratio = best["pipeline"]["seconds"] / best["pandas"]["seconds"]
     print(
         f"ratio pipeline / pandas(pyarrow): best {ratio:.2f}, "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
@@ -19,6 +20,7 @@ import pyarrow as pa
 
 from engine.data.schema import Schema
 from engine.errors import DataError
+from engine.features import EncodedRows
 
 OTHER = "(other)"
 MAX_ONE_HOT = 50  # categories beyond the 50 most frequent share the 'other' column
@@ -51,24 +53,17 @@ class CategoricalStats:
 class _Scratch:
     """One thread's arrays for encoding blocks of rows, and the numeric stats as columns."""
 
-    def __init__(self, numeric: list[NumericStats], n_outputs: int):
+    def __init__(self, numeric: list[NumericStats]):
         self.means = np.array([s.mean for s in numeric]).reshape(-1, 1)
         self.stds = np.array([s.std for s in numeric]).reshape(-1, 1)
         medians = np.array([s.median for s in numeric]).reshape(-1, 1)
         self.fills = (medians - self.means) / self.stds  # what a missing value becomes
         self.numbers = np.empty((len(numeric), _BLOCK_ROWS))
-        self.row_starts = np.arange(_BLOCK_ROWS)[:, None] * (n_outputs + 1)
-        self.block = np.empty((_BLOCK_ROWS, n_outputs + 1), dtype=np.float32)
 
-    def encode(self, out: np.ndarray, rows: np.ndarray, numbers, codes, lookups) -> None:
-        """Write ``rows`` of the table into ``out`` ``(len(rows), n_outputs)``.
-
-        The block is built in a scratch array with one spare last column, where a category
-        unseen in training puts its 1, and then copied without that column.
-        """
-        size, n_numeric = len(rows), len(numbers)
-        block = self.block[:size]
-        block.fill(0.0)
+    def encode(self, out: EncodedRows, rows: np.ndarray, numbers, codes, lookups) -> None:
+        """Write ``rows`` of the table into ``out`` (as many rows): the standardised numbers,
+        and each categorical column's one-hot column index."""
+        size = len(rows)
         if numbers:
             x = self.numbers[:, :size]
             for values, row in zip(numbers, x):
@@ -77,15 +72,14 @@ class _Scratch:
             x -= self.means
             x /= self.stds
             np.copyto(x, self.fills, where=missing)
-            block[:, :n_numeric] = x.T
-        if codes:
-            chosen = np.stack([lookup.take(c.take(rows)) for c, lookup in zip(codes, lookups)], 1)
-            block.reshape(-1)[(self.row_starts[:size] + chosen).ravel()] = 1.0
-        out[...] = block[:, :-1]
+            out.numeric[...] = x.T
+        for j, (c, lookup) in enumerate(zip(codes, lookups)):
+            lookup.take(c.take(rows), out=out.hot[:, j])
 
 
 class Preprocessor:
-    """Raw DataFrame columns -> float32 feature matrix ``(n_rows, n_outputs)``."""
+    """Raw DataFrame columns -> float32 feature matrix ``(n_rows, n_outputs)``, dense
+    (:meth:`transform`) or compact (:meth:`encode`, :class:`~engine.features.EncodedRows`)."""
 
     def __init__(self, numeric: list[NumericStats], categorical: list[CategoricalStats]):
         self.numeric = numeric
@@ -99,7 +93,7 @@ class Preprocessor:
     @classmethod
     def fit_transform(
         cls, frame: pd.DataFrame, schema: Schema, rows: np.ndarray | None, parts: list
-    ) -> tuple[Preprocessor, list[np.ndarray]]:
+    ) -> tuple[Preprocessor, list[EncodedRows]]:
         """Fit on ``rows``, then encode each of ``parts`` (row positions), reading columns once.
 
         Columns are prepared on a few threads: the NumPy and Arrow kernels doing the work
@@ -116,9 +110,11 @@ class Preprocessor:
             codes, names = _named_codes(frame[name])
             return _fit_categorical(name, codes, names, rows), (codes, names)
 
-        with ThreadPoolExecutor(_THREADS) as pool:
-            fitted_numbers = list(pool.map(numeric, numbers))
-            fitted_texts = list(pool.map(categorical, texts))
+        with ThreadPoolExecutor(_THREADS) as pool:  # the longer text columns first
+            texts_done = [pool.submit(categorical, name) for name in texts]
+            numbers_done = [pool.submit(numeric, name) for name in numbers]
+            fitted_texts = [f.result() for f in texts_done]
+            fitted_numbers = [f.result() for f in numbers_done]
         self = cls([f[0] for f in fitted_numbers], [f[0] for f in fitted_texts])
         if not parts:
             return self, []
@@ -145,6 +141,10 @@ class Preprocessor:
 
     def transform(self, frame: pd.DataFrame, source: str = "the data") -> np.ndarray:
         """Encode ``frame`` (extra columns ignored) into float32 ``(len(frame), n_outputs)``."""
+        return self.encode(frame, source).to_dense()
+
+    def encode(self, frame: pd.DataFrame, source: str = "the data") -> EncodedRows:
+        """:meth:`transform`, kept compact."""
         missing = [c for c in self.input_columns if c not in frame.columns]
         if missing:
             raise DataError(
@@ -156,21 +156,29 @@ class Preprocessor:
         slots = [_named_codes(frame[s.name]) for s in self.categorical]
         return self._assemble_parts(numbers, slots, [np.arange(len(frame))])[0]
 
-    def _assemble_parts(self, numbers: list, slots: list, parts: list) -> list[np.ndarray]:
-        """Each part's rows (positions) as float32 ``(len(part), n_outputs)``.
+    def _assemble_parts(self, numbers: list, slots: list, parts: list) -> list[EncodedRows]:
+        """Each part's rows (positions) as :class:`EncodedRows`.
 
-        Written in blocks of rows small enough to stay in cache, so that each output page
-        is touched in one go; the threads take turns at the blocks, each with its own
-        scratch arrays.
+        Written in blocks of rows small enough to stay in cache; the threads take turns at
+        the blocks, each with its own scratch arrays.
         """
         starts = np.cumsum([len(self.numeric)] + [s.width for s in self.categorical])
         lookups = []
         for (_, names), stats, first in zip(slots, self.categorical, starts):
             slot = _output_slots(names, stats)
-            # an unseen category sets the scratch column past the output, which is not copied
+            # a category unseen in training: index n_outputs, which sets no column
             lookups.append(np.where(slot >= 0, slot + first, self.n_outputs).astype(np.int32))
         codes = [codes for codes, _ in slots]
-        outputs = [np.empty((len(part), self.n_outputs), dtype=np.float32) for part in parts]
+        n_numeric, n_hot = len(self.numeric), len(self.categorical)
+        outputs = [
+            EncodedRows(
+                np.empty((len(part), n_numeric), dtype=np.float32),
+                np.empty((len(part), n_hot), dtype=np.int32),
+                self.n_outputs,
+                has_unseen=False,
+            )
+            for part in parts
+        ]
         tasks = [
             (out[start : start + _BLOCK_ROWS], part[start : start + _BLOCK_ROWS])
             for out, part in zip(outputs, parts)
@@ -178,12 +186,14 @@ class Preprocessor:
         ]
 
         def work(first_task):
-            scratch = _Scratch(self.numeric, self.n_outputs)
+            scratch = _Scratch(self.numeric)
             for block, rows in tasks[first_task::_THREADS]:
                 scratch.encode(block, rows, numbers, codes, lookups)
 
         with ThreadPoolExecutor(_THREADS) as pool:
             list(pool.map(work, range(_THREADS)))
+        for out in outputs:
+            out.has_unseen = bool((out.hot == self.n_outputs).any())
         return outputs
 
     def to_dict(self) -> dict:
@@ -218,19 +228,42 @@ def _numbers(column: pd.Series) -> np.ndarray:
 
 
 def _fit_numeric(name: str, x: np.ndarray, rows) -> NumericStats:
-    """Median of the finite training values; mean and std after the median fills the gaps."""
-    x = x if rows is None else x[rows]
-    finite = x[np.isfinite(x)]
-    if not finite.size:
+    """Median of the finite training values; mean and std after the median fills the gaps.
+
+    Works in this thread's scratch arrays: fresh memory costs more here than the arithmetic.
+    """
+    n = len(x) if rows is None else len(rows)
+    values, finite_buffer, mask = _thread_scratch(n)
+    if rows is None:
+        np.copyto(values, x)
+    else:
+        np.take(x, rows, out=values)
+    np.isfinite(values, out=mask)
+    n_finite = int(np.count_nonzero(mask))
+    if not n_finite:
         return NumericStats(name, 0.0, 0.0, 1.0)
-    total, n_filled = finite.sum(), x.size - finite.size
+    finite = values
+    if n_finite < n:
+        finite = np.compress(mask, values, out=finite_buffer[:n_finite])
+    total, n_filled = finite.sum(), n - n_finite
     median = _median(finite)
-    mean = (total + n_filled * median) / x.size
+    mean = (total + n_filled * median) / n
     finite -= mean
     # not np.dot: OpenBLAS threads spin after a call, taking the cores the pool works on
-    variance = (np.einsum("i,i->", finite, finite) + n_filled * (median - mean) ** 2) / x.size
+    variance = (np.einsum("i,i->", finite, finite) + n_filled * (median - mean) ** 2) / n
     std = float(np.sqrt(variance))
     return NumericStats(name, median, float(mean), std if std > 1e-12 * abs(mean) else 1.0)
+
+
+_local = threading.local()
+
+
+def _thread_scratch(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two float64 arrays and a bool array of ``n``, this thread's own, reused."""
+    held = getattr(_local, "arrays", None)
+    if held is None or len(held[0]) < n:
+        held = _local.arrays = (np.empty(n), np.empty(n), np.empty(n, dtype=bool))
+    return held[0][:n], held[1][:n], held[2][:n]
 
 
 def _median(values: np.ndarray) -> float:
@@ -256,8 +289,11 @@ def _median(values: np.ndarray) -> float:
 
 def _named_codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Per-row code into a list of category names; -1 where missing."""
-    if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
-        # Arrow-backed text (what read_csv gives): encoded by Arrow, no pandas round trip
+    if isinstance(column.dtype, pd.CategoricalDtype):  # what read_csv gives for most text
+        codes = column.cat.codes.to_numpy()
+        uniques = column.cat.categories
+    elif isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
+        # Arrow-backed text (read_csv gives it for many distinct values): encoded by Arrow
         encoded = pa.array(column.array).dictionary_encode()
         if isinstance(encoded, pa.ChunkedArray):
             encoded = encoded.combine_chunks()

@@ -2,8 +2,10 @@
 
 Detected from a sample at the start of the file, unless given: the encoding (UTF-8 with or
 without a BOM, else cp1252, else latin-1), the delimiter (comma, semicolon, tab or pipe) and
-a decimal comma. The file is then parsed by pandas with the pyarrow engine (multi-threaded);
-the slower C engine is only used to name the line of a ragged row.
+a decimal comma. The file is then parsed by pyarrow's CSV reader (multi-threaded) into a
+pandas DataFrame with the dtypes ``pandas.read_csv(engine="pyarrow")`` gives, except that
+text with few distinct values arrives as ``category`` (dictionary-encoded while parsing);
+Python's csv module only reads the file again to name the line of a ragged row.
 """
 
 from __future__ import annotations
@@ -16,17 +18,23 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from engine.errors import DataError
 
 DELIMITERS = (",", ";", "\t", "|")
 MISSING_MARKERS = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "?", "-", "#N/A")
 SAMPLE_BYTES = 1 << 20
+MAX_DICTIONARY = 1000  # text columns with at most this many distinct values: Categorical
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _COMMA_NUMBER = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
 _DOT_NUMBER = re.compile(r"^\s*[-+]?\d*\.\d+\s*$")
+# text columns become pandas' default string dtype (Arrow-backed), as pandas.read_csv gives
+_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
+_STRINGS = {pa.string(): _TEXT, pa.large_string(): _TEXT}
 
 
 @dataclass
@@ -78,6 +86,14 @@ def read_csv(
         if decimal == ",":
             notes.append(f"{path.name}: numbers use a decimal comma")
     frame = _parse(path, encoding, delimiter, decimal)
+    names = [str(c).strip() for c in frame.columns]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise DataError(
+            f"{path.name}: the header names column {repeated[0]!r} more than once; "
+            "give each column its own name"
+        )
+    frame.columns = names
     binary = [str(c) for c in frame.columns if _holds_bytes(frame[c])]
     if binary and encoding.startswith("utf-8"):
         # pyarrow keeps undecodable text as bytes instead of failing: reread as cp1252
@@ -86,13 +102,6 @@ def read_csv(
         frame = _parse(path, encoding, delimiter, decimal)
     if frame.shape[0] == 0:
         raise DataError(f"{path.name}: has a header row but no data rows; add rows of data")
-    names = [str(c).strip() for c in frame.columns]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise DataError(
-            f"{path.name}: the header names column {repeated[0]!r} more than once; "
-            "give each column its own name"
-        )
     frame.columns = names
     # the parser's scratch memory goes back to the system now, not after a delay: the arrays
     # built next then reuse pages the machine has already backed, which is much faster here
@@ -193,25 +202,47 @@ def _detect_decimal(lines: list[str], delimiter: str) -> str:
 
 
 def _parse(path: Path, encoding: str, delimiter: str, decimal: str) -> pd.DataFrame:
-    options = dict(
-        sep=delimiter,
-        decimal=decimal,
-        encoding=encoding,
-        na_values=list(MISSING_MARKERS),
-        keep_default_na=False,
-    )
+    """Parse with pyarrow's multi-threaded CSV reader, then convert to pandas column by
+    column, freeing each Arrow column as it goes (no copy into 2-D blocks).
+
+    The dtypes are those of ``pandas.read_csv(engine="pyarrow")``, except that text with at
+    most ``MAX_DICTIONARY`` distinct values is a ``category`` column."""
     try:
-        return pd.read_csv(path, engine="pyarrow", **options)
-    except pd.errors.EmptyDataError:
-        raise DataError(
-            f"{path.name}: the file is empty; pass a CSV with a header and rows"
-        ) from None
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(encoding=encoding),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            convert_options=pacsv.ConvertOptions(
+                null_values=list(MISSING_MARKERS),
+                strings_can_be_null=True,
+                decimal_point=decimal,
+                # text with few distinct values is encoded while parsing, in parallel,
+                # and arrives as a pandas Categorical: what training needs, at no cost
+                auto_dict_encode=True,
+                auto_dict_max_cardinality=MAX_DICTIONARY,
+            ),
+        )
     except UnicodeDecodeError:
         if encoding == "latin-1":
             raise
         return _parse(path, "latin-1", delimiter, decimal)
-    except (pd.errors.ParserError, ValueError) as exc:
+    except (pa.ArrowInvalid, ValueError) as exc:
+        if "Empty CSV file" in str(exc):
+            raise DataError(
+                f"{path.name}: the file is empty; pass a CSV with a header and rows"
+            ) from None
         raise _parse_error(path, encoding, delimiter, exc) from None
+    # a column with no value at all is float NaN, as pandas reads it
+    for i, kind in enumerate(table.schema.types):
+        if pa.types.is_null(kind):
+            table = table.set_column(i, table.field(i).with_type(pa.float64()),
+                                     table.column(i).cast(pa.float64()))  # fmt: skip
+    names = [name or f"Unnamed: {i}" for i, name in enumerate(table.column_names)]
+    frame = table.rename_columns(names).to_pandas(
+        types_mapper=_STRINGS.get, split_blocks=True, self_destruct=True
+    )
+    del table
+    return frame
 
 
 def _parse_error(path: Path, encoding: str, delimiter: str, exc: Exception) -> DataError:
@@ -235,6 +266,8 @@ def _parse_error(path: Path, encoding: str, delimiter: str, exc: Exception) -> D
 
 
 def _holds_bytes(column: pd.Series) -> bool:
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        column = pd.Series(column.cat.categories)
     if column.dtype != object:
         return False
     values = column.dropna()

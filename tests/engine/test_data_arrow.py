@@ -100,8 +100,9 @@ def test_unseen_category_in_a_later_block_is_all_zeros(monkeypatch):
     pre, (train, rest) = Preprocessor.fit_transform(
         frame, schema, np.arange(10), [np.arange(10), np.array([9, 10])]
     )
-    assert rest.tolist() == [[0.0, 1.0], [0.0, 0.0]]
-    assert train.sum(axis=1).tolist() == [1.0] * 10
+    assert np.asarray(rest).tolist() == [[0.0, 1.0], [0.0, 0.0]]
+    assert np.asarray(train).sum(axis=1).tolist() == [1.0] * 10
+    assert rest.has_unseen and not train.has_unseen
 
 
 @pytest.mark.parametrize("n", [10, 40_000, 40_001])

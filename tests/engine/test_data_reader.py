@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from engine.data import read_csv
@@ -136,3 +137,43 @@ def test_header_names_that_differ_only_by_spaces_are_an_error(tmp_path):
     path.write_text("a, a,b\n1,2,3\n4,5,6\n")
     with pytest.raises(DataError, match="'a' more than once"):
         read_csv(path)
+
+
+def test_repeated_and_empty_header_names(tmp_path):
+    with pytest.raises(DataError, match="'a' more than once"):
+        read_csv(_write(tmp_path, "a,a,b\n1,2,3\n", "same.csv"))
+    table = read_csv(_write(tmp_path, "a,,b\n1,2,3\n", "blank.csv"))
+    assert list(table.frame.columns) == ["a", "Unnamed: 1", "b"]
+
+
+def test_frame_equals_what_pandas_reads_with_the_same_options(tmp_path):
+    """The reader parses with pyarrow itself; the frame must be what pandas would give,
+    with text of few distinct values as ``category`` and of many as ``str``."""
+    from engine.data.reader import MISSING_MARKERS
+
+    text = (
+        "num;int;gappy_int;flag;text;empty;mixed\n"
+        '1,5;3;1;true;"red";;x\n'
+        "NA;4;;false;blue;;2\n"
+        "2,25;-7;3;true;N/A;;?\n"
+        "-0,5;0;4;false;green, light;;null\n"
+    )
+    path = _write(tmp_path, text, "mixed.csv")
+    table = read_csv(path)
+    expected = pd.read_csv(
+        path, engine="pyarrow", sep=";", decimal=",",
+        na_values=list(MISSING_MARKERS), keep_default_na=False,
+    )  # fmt: skip
+    assert isinstance(table.frame["text"].dtype, pd.CategoricalDtype)
+    expected["text"] = expected["text"].astype("category")
+    expected["mixed"] = expected["mixed"].astype("category")
+    pd.testing.assert_frame_equal(table.frame, expected, check_categorical=False)
+    assert table.frame["num"].tolist()[:1] == [1.5] and table.frame["empty"].isna().all()
+
+
+def test_text_with_many_distinct_values_stays_text(tmp_path, monkeypatch):
+    monkeypatch.setattr("engine.data.reader.MAX_DICTIONARY", 5)
+    rows = "\n".join(f"{i},name{i},{'ab'[i % 2]}" for i in range(50))
+    table = read_csv(_write(tmp_path, "n,name,ab\n" + rows + "\n"))
+    assert table.frame["name"].dtype == "str" and table.frame["name"].iloc[7] == "name7"
+    assert isinstance(table.frame["ab"].dtype, pd.CategoricalDtype)
