@@ -38,7 +38,7 @@ class EncodedRows:
         if has_unseen is None:  # without 'unseen' indices rows expand straight into the output
             has_unseen = bool((hot == self.width).any()) if hot.size else False
         self.has_unseen = has_unseen
-        self._wide = self._flat = self._starts = None
+        self._wide = self._flat = self._starts = self._gathered = None
         self._starts_stride = 0
 
     @classmethod
@@ -97,7 +97,7 @@ class EncodedRows:
     def write_rows(self, out, index=None):
         """Write the dense rows (all, or ``index``: a device int array or a slice) into
         ``out`` ``(rows, width)`` and return it. Reuses its scratch arrays: after the first
-        call at a size, a call allocates nothing but what ``index`` gathering needs."""
+        call at a size, a call allocates nothing (as a training step must not)."""
         xp, k = self.xp, self.numeric.shape[1]
         rows = out.shape[0]
         numeric, hot = self.numeric, self.hot
@@ -105,11 +105,14 @@ class EncodedRows:
             if isinstance(index, slice):
                 numeric, hot = numeric[index], hot[index]
             else:
-                numeric, hot = xp.take(numeric, index, axis=0), xp.take(hot, index, axis=0)
+                numeric_out, hot_out = self._gather_buffers(len(index))
+                numeric = xp.take(numeric, index, axis=0, out=numeric_out)
+                hot = xp.take(hot, index, axis=0, out=hot_out)
         if len(numeric) != rows:
             raise ValueError(f"{len(numeric)} rows do not fit an output of {rows} rows")
         target = out
-        if self.has_unseen:  # the 'unseen' index sets a spare last column, not copied
+        if self.has_unseen or not out.flags.c_contiguous:
+            # the 'unseen' index sets a spare last column, not copied
             target = self._scratch(rows)
         target[:, k:] = 0.0
         target[:, :k] = numeric
@@ -119,6 +122,16 @@ class EncodedRows:
         if target is not out:
             out[...] = target[:, : self.width]
         return out
+
+    def _gather_buffers(self, rows: int):
+        held = self._gathered
+        if held is None or len(held[0]) < rows:
+            xp = self.xp
+            held = self._gathered = (
+                xp.empty((rows, self.numeric.shape[1]), dtype=np.float32),
+                xp.empty((rows, self.hot.shape[1]), dtype=self.hot.dtype),
+            )
+        return held[0][:rows], held[1][:rows]
 
     def _scratch(self, rows: int):
         if self._wide is None or len(self._wide) < rows:

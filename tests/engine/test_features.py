@@ -45,6 +45,8 @@ def test_round_trip_and_expansion_by_index_and_slice(unseen):
         np.testing.assert_array_equal(rows.write_rows(out, index), dense[index])
     np.testing.assert_array_equal(rows.write_rows(out[:20], slice(30, 50)), dense[30:50])
     np.testing.assert_array_equal(np.asarray(rows[10:20]), dense[10:20])
+    wide = np.zeros((20, WIDTH + 3), dtype=np.float32)  # an output that is a strided view
+    np.testing.assert_array_equal(rows.write_rows(wide[:, :WIDTH], index[:20]), dense[index[:20]])
     with pytest.raises(ValueError, match="rows"):
         rows.write_rows(out[:10], slice(0, 20))
 
