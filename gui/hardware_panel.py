@@ -106,6 +106,10 @@ class HardwarePanel(QWidget):
         self._mode: str | None = None
         self._t0: float | None = None
         self._training = False
+        self._dirty = False
+        # set by a view that spaces all live drawing under one budget (LiveView); without
+        # one, new samples are drawn as they arrive
+        self.request_redraw = None
         self._timer = QTimer(self)
         self._timer.setInterval(round(1000 / self.sampler.rate_hz))
         self._timer.timeout.connect(self._drain)
@@ -230,7 +234,18 @@ class HardwarePanel(QWidget):
             advice = idle_advice(self._samples, mine[-1].time, self._t0)
             self.advisor_label.setText(advice or "")
             self.advisor_label.setVisible(advice is not None)
+        self._dirty = True
+        if self.request_redraw is None:
+            self.redraw()
+        else:
+            self.request_redraw()
+
+    def redraw(self) -> bool:
+        """Draw the samples that arrived since the last redraw; False when there were none."""
+        if not self._dirty:
+            return False
         self._redraw()
+        return True
 
     def _is_training_device(self, sample) -> bool:
         if self._mode == "cpu":
@@ -251,6 +266,7 @@ class HardwarePanel(QWidget):
         self.notice_label.setVisible(bool(notice))
 
     def _redraw(self) -> None:
+        self._dirty = False
         if not self._samples:
             return
         columns = self._columns

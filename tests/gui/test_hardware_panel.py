@@ -214,3 +214,34 @@ def test_replay_a_recording_made_on_a_real_gpu(qtbot, path):
     for name in ("Temperature (°C)", "Power (W)", "Clocks (MHz)"):
         panel.secondary.setCurrentText(name)
         assert (_curve(panel, 2)[1] > 0).any(), name
+
+
+def test_in_the_live_view_hardware_redraws_share_the_plots_budget(qtbot, monkeypatch):
+    """New samples are drawn when the live view's frame budget allows, not as they arrive."""
+    from gui import live_view
+
+    gpus = [FakeGpu(bus_id="00000000:3B:00.0")]
+    monkeypatch.setattr(
+        live_view, "HardwarePanel", lambda: HardwarePanel(Sampler(nvml=FakeNvml(gpus), rate_hz=20))
+    )
+    view = live_view.LiveView()
+    qtbot.addWidget(view)
+    view.resize(700, 900)
+    view.show()
+    qtbot.waitExposed(view)
+    view.budget.min_s = 0.5  # at most two redraws a second
+    view.start("classification", time.monotonic(), FakeBackend("0000:3B:00.0"))
+    drawn = []
+    original = HardwarePanel._redraw
+
+    def counted(panel):
+        drawn.append(time.monotonic())
+        original(panel)
+
+    monkeypatch.setattr(HardwarePanel, "_redraw", counted)
+    qtbot.wait(1600)
+    view.shutdown()
+    assert len(view.hardware._samples) >= 10  # sampled at 20 Hz ...
+    assert 2 <= len(drawn) <= 5  # ... drawn at most every 0.5 s
+    assert min(b - a for a, b in zip(drawn, drawn[1:])) >= 0.45
+    assert len(_curve(view.hardware, 0)[0]) >= 8

@@ -38,7 +38,7 @@ def test_training_to_the_end_lowers_the_loss_and_fills_the_views(window, qtbot, 
     assert len(steps) > 50 and np.all(np.diff(steps) > 0)
     assert np.mean(losses[-10:]) < np.mean(losses[:10])
     assert len(window.live.loss.val.data()[0]) == 15
-    assert window.live.metric.series()["accuracy"][1]
+    assert window.live.metric_plot.series()["accuracy"][1]
     assert window.status.progress.value() == window.status.progress.maximum()
     assert window.status.epoch.text().startswith("Completed")
     report = window.session.report
