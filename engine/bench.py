@@ -67,7 +67,9 @@ def blas_threads() -> int:
     return max(counts) if counts else os.cpu_count() or 1
 
 
-def engine_samples_per_s(workload: Workload, x, y, device: str | None) -> float:
+def engine_samples_per_s(
+    workload: Workload, x, y, device: str | None, fast_path: bool | None = False
+) -> float:
     from engine.layers import Dense
     from engine.models import Sequential
     from engine.optimizers import Adam
@@ -78,10 +80,13 @@ def engine_samples_per_s(workload: Workload, x, y, device: str | None) -> float:
         model.add(Dense(units, activation="relu", input_dim=workload.features if i == 0 else None))
     model.add(Dense(1, activation="sigmoid"))
     model.compile(loss="binary_crossentropy", optimizer=Adam(1e-3))
-    warmup = Trainer(model, x, y, epochs=1, batch_size=workload.batch_size, seed=1)
+    warmup = Trainer(
+        model, x, y, epochs=1, batch_size=workload.batch_size, seed=1, fast_path=fast_path
+    )  # fmt: skip  (kernels compile here, untimed)
     for _ in range(min(WARMUP_STEPS, warmup.total_steps)):
         warmup.step()
-    trainer = Trainer(model, x, y, workload.epochs, workload.batch_size, seed=0)
+    trainer = Trainer(model, x, y, workload.epochs, workload.batch_size, seed=0,
+                      fast_path=fast_path)  # fmt: skip
     model.backend.synchronize()
     start = time.perf_counter()
     for _ in trainer:
@@ -91,7 +96,11 @@ def engine_samples_per_s(workload: Workload, x, y, device: str | None) -> float:
     return len(x) * workload.epochs / (time.perf_counter() - start)
 
 
-def torch_samples_per_s(workload: Workload, x, y, device: str) -> float:
+def torch_samples_per_s(
+    workload: Workload, x, y, device: str, compile_mode: str | None = None
+) -> float:
+    """PyTorch's samples/s; ``compile_mode``: ``torch.compile`` the network with that mode
+    (``"reduce-overhead"`` replays CUDA graphs)."""
     import torch
 
     torch.manual_seed(0)
@@ -101,6 +110,8 @@ def torch_samples_per_s(workload: Workload, x, y, device: str) -> float:
         modules += [torch.nn.Linear(a, b), torch.nn.ReLU()]
     net = torch.nn.Sequential(*modules, torch.nn.Linear(widths[-1], 1)).to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
+    if compile_mode:
+        net = torch.compile(net, mode=compile_mode)
     loss_fn = torch.nn.BCEWithLogitsLoss()
     xt, yt = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
     generator = torch.Generator(device="cpu").manual_seed(0)

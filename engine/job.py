@@ -60,6 +60,7 @@ class TrainSettings:
     device: str = "auto"
     val_split: float = 0.15
     test_split: float = 0.2
+    fast_path: bool | None = None  # fused GPU kernels; None: GPU_TRAINER_FAST (default off)
 
     def check(self) -> None:
         """Raise :class:`UserError` for a setting no run can use."""
@@ -255,6 +256,7 @@ class TrainingJob:
             shuffle=True,
             seed=self.settings.seed,
             callbacks=callbacks,
+            fast_path=self.settings.fast_path,
         )
         self.trainer.learning_rate = self.settings.learning_rate
 

@@ -69,6 +69,7 @@ class Dense(Layer):
     """``a = activation(x @ kernel + bias)``: ``x`` ``(n, in)``, kernel ``(in, units)``."""
 
     kind = "dense"
+    fused = None  # (ops, activation code) when engine.fastpath fused this layer
 
     def __init__(
         self,
@@ -127,10 +128,14 @@ class Dense(Layer):
         xp, n = self.xp, x.shape[0]
         z = self._buffer("z", n, self.units)
         xp.matmul(x, self.kernel, out=z)
-        if self.use_bias:
-            z += self.bias
         a = z if self.activation.in_place else self._buffer("a", n, self.units)
-        self.activation.forward(z, a)
+        if self.fused is not None and self.use_bias:  # engine.fastpath: one launch
+            ops, kind = self.fused
+            ops.bias_act_forward(self.bias, z, a, kind)
+        else:
+            if self.use_bias:
+                z += self.bias
+            self.activation.forward(z, a)
         self._x, self.z, self.a = x, z, a
         return a
 
@@ -139,7 +144,11 @@ class Dense(Layer):
         overwritten) -> fills the parameter gradients; returns ``dL/dx`` ``(n, in)`` or None."""
         xp = self.xp
         if through_activation:
-            self.activation.backward(grad, self.z, self.a)
+            if self.fused is not None:
+                ops, kind = self.fused
+                ops.act_backward(grad, self.z, self.a, kind)
+            else:
+                self.activation.backward(grad, self.z, self.a)
         xp.matmul(self._x.T, grad, out=self.kernel_grad)
         if self.use_bias:
             # a matrix-vector product with ones: BLAS sums the columns faster than sum(axis=0)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine import seeding
+from engine import fastpath, seeding
 from engine.callbacks import Callback, History
 from engine.errors import GpuOutOfMemory, UserError
 from engine.features import EncodedRows
@@ -65,7 +65,9 @@ class Trainer:
     ``ceil(n / batch_size)`` steps; the last batch of an epoch may be smaller.
 
     ``validation_data``: ``(x_val, y_val)``, evaluated at each epoch's end. ``seed`` fixes the
-    batch order, and the initial weights when this trainer builds the model.
+    batch order, and the initial weights when this trainer builds the model. ``fast_path``
+    (default: ``GPU_TRAINER_FAST=1``) fuses kernels on a GPU (:mod:`engine.fastpath`; off by
+    default and not yet verified on a GPU).
     """
 
     def __init__(
@@ -79,6 +81,7 @@ class Trainer:
         shuffle: bool = True,
         seed: int | None = None,
         callbacks=None,
+        fast_path: bool | None = None,
     ):
         if not model.compiled:
             raise ValueError("compile the model first: model.compile(loss=..., optimizer=...)")
@@ -101,6 +104,12 @@ class Trainer:
         with _out_of_memory_hint(self.batch_size), model.backend.activate():
             model.build(x.shape[1], seed=seed)
             backend = model.backend
+            self.fast_path = False
+            if fastpath.requested(fast_path):
+                if backend.is_gpu:
+                    self.fast_path = fastpath.try_enable(model)
+                else:
+                    fastpath.log.info("fast path asked for on %s: it is for GPUs", backend.name)
             self._x = _on_backend(x, backend, model.dtype)
             self._y = model.targets(y, self.n)
             self._val = None

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The GPU evidence run, headless, in one go (about 5 minutes on an H100):
 #   1. what machine it is (GPU, driver, CUDA, package versions),
-#   2. the `gpu`-marked tests (CuPy results against NumPy),
-#   3. the engine benchmark on CUDA against PyTorch CUDA, side by side,
-#   4. a telemetry recording of the medium workload (the fixture tests replay),
-#   5. the headless test suite with the GPU as the default device.
+#   2. the `gpu`-marked tests (CuPy against NumPy; the fast path's kernels against their
+#      NumPy twins and fast training against eager),
+#   3. the fast path benchmark: engine eager, engine fast path, PyTorch CUDA eager and
+#      torch.compile (CUDA graphs) on the three workloads, with NVML utilization,
+#   4. the headless test suite with the GPU as the default device and the fast path on.
+# GPU_CHECK_ALL=1 adds the earlier benchmark and a telemetry recording (about 4 minutes).
 # Usage: scripts/gpu_check.sh OUTDIR      (OUTDIR defaults to $OUT, else ./out)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -46,8 +48,12 @@ PY
 cat "$out/environment.txt"
 
 pytest_args=(-q -p no:cacheprovider -o addopts="" --ignore=tests/gui)
-step gpu_tests 120 $py -m pytest -m gpu "${pytest_args[@]}" tests
-step bench_gpu 180 $py scripts/gpu_engine_check.py "$out/bench_gpu.json"
-step telemetry 90 $py scripts/record_telemetry.py --device gpu --out "$out/telemetry_h100.json"
-step headless_suite_on_gpu 120 $py -m pytest "${pytest_args[@]}" tests/engine tests/test_cli_info.py
+step gpu_tests 150 $py -m pytest -m gpu "${pytest_args[@]}" tests
+step bench_fastpath 240 $py scripts/bench_fastpath.py "$out/bench_fastpath.json"
+if [ -n "${GPU_CHECK_ALL:-}" ]; then
+    step bench_gpu 180 $py scripts/gpu_engine_check.py "$out/bench_gpu.json"
+    step telemetry 90 $py scripts/record_telemetry.py --device gpu --out "$out/telemetry.json"
+fi
+step headless_suite_on_gpu_fast 150 \
+    env GPU_TRAINER_FAST=1 $py -m pytest "${pytest_args[@]}" tests/engine tests/test_cli_info.py
 cat "$out/summary.txt"

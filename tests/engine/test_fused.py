@@ -1,0 +1,205 @@
+"""The fast path's fused kernels: their NumPy twins equal the eager engine, the fast-path
+wiring trains exactly like eager on NumPy, the CUDA source compiles (nvcc), and, on a GPU,
+the kernels equal their twins and fast training equals eager within float32 tolerance."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from engine import Sequential, Trainer, fastpath, fused
+from engine.activations import get as get_activation
+from engine.layers import Dense
+from engine.optimizers import SGD, Adam, AdamW
+
+RNG = np.random.default_rng(0)
+X = RNG.standard_normal((256, 6)).astype(np.float32)
+Y = (X[:, :3].sum(axis=1, keepdims=True) > 0).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", list(fused.ACTIVATION_CODES))
+def test_activation_twins_equal_the_eager_activations(name):
+    kind = fused.ACTIVATION_CODES[name]
+    activation = get_activation(name)
+    z = RNG.standard_normal((64, 9)).astype(np.float32) * 3
+    bias = RNG.standard_normal(9).astype(np.float32)
+    eager_z = z + bias
+    eager_a = activation.forward(eager_z, eager_z.copy())
+    twin_z, twin_a = z.copy(), np.empty_like(z)
+    fused.bias_act_forward_reference(bias, twin_z, twin_a, kind)
+    np.testing.assert_allclose(twin_z, eager_z, rtol=1e-6)
+    np.testing.assert_allclose(twin_a, eager_a, rtol=1e-5, atol=1e-6)
+    grad = RNG.standard_normal(z.shape).astype(np.float32)
+    eager_grad = activation.backward(grad.copy(), eager_z, eager_a)
+    twin_grad = grad.copy()
+    fused.act_backward_reference(twin_grad, twin_z, twin_a, kind)
+    np.testing.assert_allclose(twin_grad, eager_grad, rtol=1e-5, atol=1e-6)
+
+
+def _model(optimizer, activation="relu"):
+    model = Sequential(device="cpu", seed=4)
+    model.add(Dense(16, activation=activation, input_dim=6))
+    model.add(Dense(8, activation="tanh"))
+    model.add(Dense(1, activation="sigmoid"))
+    model.compile(loss="binary_crossentropy", optimizer=optimizer, metrics=["accuracy"])
+    return model
+
+
+def _train(optimizer, fast: bool, activation="relu", lr_change=None):
+    model = _model(optimizer, activation)
+    trainer = Trainer(model, X, Y, epochs=3, batch_size=32, seed=1, validation_data=(X, Y))
+    if fast:
+        done = fastpath.enable(model)  # on NumPy: the kernels' twins, the same wiring
+        assert any("update" in d for d in done)
+    for record in trainer:
+        if lr_change and record.step == lr_change[0]:
+            trainer.learning_rate = lr_change[1]
+    return model.get_weights(), trainer.history
+
+
+OPTIMIZERS = {
+    "adam": lambda: Adam(1e-2),
+    "adamw": lambda: AdamW(1e-2, weight_decay=0.01),
+    "sgd": lambda: SGD(0.1),
+    "momentum": lambda: SGD(0.05, momentum=0.9),
+    "nesterov": lambda: SGD(0.05, momentum=0.9, nesterov=True),
+}
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+@pytest.mark.parametrize("activation", ["relu", "gelu", "elu"])
+def test_fast_path_wiring_trains_like_eager(name, activation):
+    eager_w, eager_h = _train(OPTIMIZERS[name](), False, activation)
+    fast_w, fast_h = _train(OPTIMIZERS[name](), True, activation)
+    for a, b in zip(eager_w, fast_w):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(fast_h["loss"], eager_h["loss"], rtol=1e-4)
+
+
+def test_learning_rate_changes_reach_the_device_copy():
+    eager_w, _ = _train(Adam(1e-2), False, lr_change=(5, 1e-3))
+    fast_w, _ = _train(Adam(1e-2), True, lr_change=(5, 1e-3))
+    for a, b in zip(eager_w, fast_w):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+
+
+def test_what_cannot_be_fused_stays_eager():
+    model = Sequential(device="cpu", seed=0)
+    model.add(Dense(4, activation="softmax", input_dim=6))
+    model.compile(loss="categorical_crossentropy", optimizer="rmsprop")
+    model.build(6)
+    assert fastpath.enable(model) == []
+    assert model.layers[0].fused is None and type(model.optimizer).__name__ == "RMSprop"
+
+
+def test_a_failure_to_enable_leaves_the_model_eager(monkeypatch, caplog):
+    model = _model("adam")
+    model.build(6)
+
+    def broken(_model):
+        raise RuntimeError("no kernels today")
+
+    monkeypatch.setattr(fastpath, "enable", broken)
+    with caplog.at_level(logging.WARNING, logger="engine.fastpath"):
+        assert fastpath.try_enable(model) is False
+    assert "no kernels today" in caplog.text and "eager" in caplog.text
+    assert isinstance(model.optimizer, Adam)
+
+
+def test_off_by_default_and_never_on_the_cpu(monkeypatch, caplog):
+    monkeypatch.delenv("GPU_TRAINER_FAST", raising=False)
+    assert fastpath.requested() is False
+    monkeypatch.setenv("GPU_TRAINER_FAST", "1")
+    assert fastpath.requested() is True and fastpath.requested(False) is False
+    with caplog.at_level(logging.INFO, logger="engine.fastpath"):
+        trainer = Trainer(_model("adam"), X, Y, epochs=1)
+    assert trainer.fast_path is False and "for GPUs" in caplog.text
+    assert isinstance(trainer.model.optimizer, Adam)
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc is not installed")
+@pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
+def test_the_cuda_source_compiles(tmp_path, arch):
+    """The kernels are NVRTC-compiled by CuPy at run time; nvcc checks the same source here."""
+    source = tmp_path / "fused.cu"
+    source.write_text(fused.SOURCE)
+    done = subprocess.run(
+        ["nvcc", "-std=c++14", f"-arch={arch}", "-c", str(source), "-o", str(tmp_path / "f.o")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "warning" not in done.stderr.lower(), done.stderr
+
+
+# -- on a GPU ------------------------------------------------------------------------------
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", list(fused.ACTIVATION_CODES))
+def test_cuda_activation_kernels_equal_their_twins(name):
+    import cupy
+
+    kind, ops = fused.ACTIVATION_CODES[name], fastpath.CupyOps()
+    z = (RNG.standard_normal((300, 17)) * 3).astype(np.float32)
+    bias = RNG.standard_normal(17).astype(np.float32)
+    grad = RNG.standard_normal(z.shape).astype(np.float32)
+    twin_z, twin_a, twin_g = z.copy(), np.empty_like(z), grad.copy()
+    fused.bias_act_forward_reference(bias, twin_z, twin_a, kind)
+    fused.act_backward_reference(twin_g, twin_z, twin_a, kind)
+    dz, da, dg = cupy.asarray(z), cupy.empty(z.shape, np.float32), cupy.asarray(grad)
+    ops.bias_act_forward(cupy.asarray(bias), dz, da, kind)
+    ops.act_backward(dg, dz, da, kind)
+    np.testing.assert_allclose(dz.get(), twin_z, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(da.get(), twin_a, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(dg.get(), twin_g, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_fast_training_on_the_gpu_equals_eager(name):
+    weights = []
+    for fast in (False, True):
+        model = Sequential(device="gpu", seed=4)
+        model.add(Dense(32, activation="relu", input_dim=6))
+        model.add(Dense(16, activation="gelu"))
+        model.add(Dense(1, activation="sigmoid"))
+        model.compile(loss="binary_crossentropy", optimizer=OPTIMIZERS[name]())
+        trainer = Trainer(model, X, Y, epochs=3, batch_size=32, seed=1, fast_path=fast)
+        assert trainer.fast_path is fast
+        for record in trainer:
+            if record.step == 10:
+                trainer.learning_rate = trainer.learning_rate / 2
+        weights.append(model.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(b, a, rtol=2e-4, atol=2e-5)
+
+
+def test_tf32_is_off_by_default_and_set_before_or_after_the_first_matmul(monkeypatch):
+    import sys
+    import types
+
+    from engine.backend import set_tf32
+
+    monkeypatch.delenv("CUPY_TF32", raising=False)
+    monkeypatch.delitem(sys.modules, "cupy", raising=False)
+    set_tf32(False)
+    assert __import__("os").environ["CUPY_TF32"] == "0"  # read by CuPy at its first matmul
+    calls = []
+    linalg = types.SimpleNamespace(
+        COMPUTE_TYPE_TF32="tf32", COMPUTE_TYPE_DEFAULT="default",
+        set_compute_type=lambda dtype, kind: calls.append((np.dtype(dtype), kind)),
+    )  # fmt: skip
+    core = types.ModuleType("cupy._core")
+    core._routines_linalg = linalg
+    monkeypatch.setitem(sys.modules, "cupy", types.ModuleType("cupy"))
+    monkeypatch.setitem(sys.modules, "cupy._core", core)
+    monkeypatch.setitem(sys.modules, "cupy._core._routines_linalg", linalg)
+    set_tf32(True)  # CuPy already imported: its compute type is switched as well
+    assert __import__("os").environ["CUPY_TF32"] == "1"
+    assert calls == [(np.dtype(np.float32), "tf32")]
