@@ -133,9 +133,38 @@ extern "C" __global__ void sgd_update(
         w[i] += mode == 2 ? momentum * vel - step : vel;
     }
 }
+
+// The training step's bookkeeping on the device, for a captured graph: the batch number
+// lives in device memory, so the same graph serves every batch of every epoch.
+extern "C" __global__ void gather_rows(
+    const float* __restrict__ src, const long long* __restrict__ order,
+    const int* __restrict__ batch_no, int batch, int cols, float* out) {
+    long long n = (long long)batch * cols;
+    long long first = (long long)batch_no[0] * batch;
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;
+         i += (long long)blockDim.x * gridDim.x) {
+        long long row = order[first + i / cols];
+        out[i] = src[row * cols + i % cols];
+    }
+}
+
+extern "C" __global__ void store_and_advance(
+    float* losses, const float* __restrict__ loss, int* batch_no) {
+    int b = batch_no[0];
+    losses[b] = loss[0];
+    batch_no[0] = b + 1;
+}
 """
 
-KERNEL_NAMES = ("bias_act_forward", "act_backward", "optimizer_begin", "adam_update", "sgd_update")
+KERNEL_NAMES = (
+    "bias_act_forward",
+    "act_backward",
+    "optimizer_begin",
+    "adam_update",
+    "sgd_update",
+    "gather_rows",
+    "store_and_advance",
+)
 
 
 # -- NumPy twins: the same per-element formulas ----------------------------------------------
@@ -212,6 +241,17 @@ def sgd_update_reference(w, g, velocity, hyper, mode: int) -> None:
     velocity *= momentum
     velocity -= step
     w += momentum * velocity - step if mode == 2 else velocity
+
+
+def gather_rows_reference(src, order, batch_no, batch: int, out) -> None:
+    first = int(batch_no[0]) * batch
+    np.take(src.reshape(len(src), -1), order[first : first + batch], axis=0,
+            out=out.reshape(batch, -1))  # fmt: skip
+
+
+def store_and_advance_reference(losses, loss, batch_no) -> None:
+    losses[int(batch_no[0])] = loss
+    batch_no[0] += 1
 
 
 # -- the kernels, built on first use -----------------------------------------------------

@@ -128,6 +128,26 @@ class Trainer:
         for callback in self.callbacks:
             callback.set_model(model)
         self._batch_callbacks = [c for c in self.callbacks if c.wants_batches]
+        self._graph = None
+        if self.fast_path:
+            with model.backend.activate():
+                self._enable_graph(None)
+
+    def _enable_graph(self, capture) -> bool:
+        """Replay full batches as one captured graph (``capture``: a CUDA graph capture by
+        default; the tests pass :class:`engine.graphstep.NumpyCapture`)."""
+        from engine import graphstep
+
+        reason = graphstep.unsupported(self)
+        if reason is None:
+            try:
+                capture = capture or graphstep.CudaGraphCapture()
+                self._graph = graphstep.GraphStep(self, capture)
+                return True
+            except Exception as exc:  # noqa: BLE001 - stay eager, say why
+                reason = f"{type(exc).__name__}: {exc}"
+        fastpath.log.info("CUDA graph off, steps run eagerly: %s", reason)
+        return False
 
     # -- state ---------------------------------------------------------------------------
 
@@ -181,6 +201,10 @@ class Trainer:
         start = self._batch * self.batch_size
         stop = min(start + self.batch_size, self.n)
         rows = stop - start
+        graph = self._graph
+        full = rows == self.batch_size and self._order is not None
+        if graph is not None and full and graph.run():  # gather, train, sums, loss: on device
+            return self._after_step(None, rows)
         encoded = isinstance(self._x, EncodedRows)
         if self._order is None:
             yb = self._y[start:stop]
@@ -201,9 +225,14 @@ class Trainer:
             stats = metric.stats(yb, outputs).astype(model.xp.float64)  # exact past 2**24 rows
             self._stats[i] = stats if self._stats[i] is None else self._stats[i] + stats
         self._losses[self._batch] = loss
+        return self._after_step(loss, rows)
+
+    def _after_step(self, loss, rows: int) -> StepRecord:
+        """Count the step, check it (CPU), run batch callbacks, end the epoch when due.
+        ``loss`` is None for a replayed graph (it stored the loss on the device)."""
         self.global_step += 1
         self._batch += 1
-        if self._check_each_step and not math.isfinite(float(loss)):
+        if loss is not None and self._check_each_step and not math.isfinite(float(loss)):
             raise TrainingDiverged(self.global_step, self.learning_rate)
         if self._batch_callbacks:
             logs = {"loss": float(loss), "step": self.global_step}
@@ -222,6 +251,8 @@ class Trainer:
         self._loss_sum = xp.zeros((), dtype=xp.float64)
         self._stats = [None] * len(self.model.metrics)
         self._drained = 0
+        if self._graph is not None and self._graph.failed is None and self._order is not None:
+            self._graph.begin_epoch()
         for callback in self.callbacks:
             callback.on_epoch_begin(self.epoch)
 

@@ -203,3 +203,109 @@ def test_tf32_is_off_by_default_and_set_before_or_after_the_first_matmul(monkeyp
     set_tf32(True)  # CuPy already imported: its compute type is switched as well
     assert __import__("os").environ["CUPY_TF32"] == "1"
     assert calls == [(np.dtype(np.float32), "tf32")]
+
+
+# -- the captured step (CUDA graph) ---------------------------------------------------------
+
+
+def _graph_run(capture: bool, fast: bool, n: int = 250):
+    from engine.graphstep import NumpyCapture
+
+    model = _model(Adam(1e-2), "relu")
+    trainer = Trainer(model, X[:n], Y[:n], epochs=3, batch_size=32, seed=1,
+                      validation_data=(X, Y))  # fmt: skip
+    if fast:
+        fastpath.enable(model)
+    if capture:
+        assert trainer._enable_graph(NumpyCapture())
+    records = list(trainer)
+    steps, losses = trainer.drain_losses()
+    return model.get_weights(), trainer.history, losses, records
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_a_replayed_step_trains_exactly_like_eager(fast):
+    """The step as a graph keeps its batch number, order, sums and losses on the device;
+    replayed (here: on NumPy), it must give what the eager loop gives, ragged batch included."""
+    eager_w, eager_h, eager_l, eager_r = _graph_run(False, fast)
+    graph_w, graph_h, graph_l, graph_r = _graph_run(True, fast)
+    assert len(graph_r) == len(eager_r) == 3 * 8  # 250 rows: 7 full batches and 26 rows
+    for a, b in zip(eager_w, graph_w):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(graph_l, eager_l)
+    assert graph_h == eager_h
+
+
+def test_steps_that_cannot_be_captured_say_why(caplog):
+    from engine.graphstep import NumpyCapture
+    from engine.layers import Dropout
+
+    model = Sequential(device="cpu", seed=0)
+    model.add(Dense(8, activation="relu", input_dim=6))
+    model.add(Dropout(0.2))
+    model.add(Dense(1, activation="sigmoid"))
+    model.compile(loss="binary_crossentropy", optimizer="adam")
+    trainer = Trainer(model, X, Y, epochs=1)
+    with caplog.at_level(logging.INFO, logger="engine.fastpath"):
+        assert trainer._enable_graph(NumpyCapture()) is False
+    assert "Dropout" in caplog.text
+    list(trainer)  # and it trains eagerly
+
+
+def test_a_failed_capture_leaves_the_step_eager(caplog):
+    from engine.graphstep import NumpyCapture
+
+    class Broken(NumpyCapture):
+        def capture(self, body):
+            raise RuntimeError("operation not permitted when stream is capturing")
+
+    eager_w, *_ = _graph_run(False, False)
+    model = _model(Adam(1e-2), "relu")
+    trainer = Trainer(model, X[:250], Y[:250], epochs=3, batch_size=32, seed=1,
+                      validation_data=(X, Y))  # fmt: skip
+    trainer._enable_graph(Broken())
+    with caplog.at_level(logging.WARNING, logger="engine.graphstep"):
+        list(trainer)
+    assert "stays eager" in caplog.text and "not permitted" in caplog.text
+    for a, b in zip(eager_w, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.gpu
+def test_graph_replay_on_the_gpu_equals_eager():
+    weights = []
+    for fast in (False, True):
+        model = Sequential(device="gpu", seed=4)
+        model.add(Dense(32, activation="relu", input_dim=6))
+        model.add(Dense(1, activation="sigmoid"))
+        model.compile(loss="binary_crossentropy", optimizer=Adam(1e-2), metrics=["accuracy"])
+        trainer = Trainer(model, X[:250], Y[:250], epochs=3, batch_size=32, seed=1,
+                          validation_data=(X, Y), fast_path=fast)  # fmt: skip
+        assert (trainer._graph is not None) is fast
+        list(trainer)
+        if fast:
+            assert trainer._graph.failed is None, trainer._graph.failed
+        weights.append((model.get_weights(), trainer.history))
+    (w0, h0), (w1, h1) = weights
+    for a, b in zip(w0, w1):
+        np.testing.assert_allclose(b, a, rtol=2e-4, atol=2e-5)
+    np.testing.assert_allclose(h1["loss"], h0["loss"], rtol=1e-4)
+    np.testing.assert_allclose(h1["accuracy"], h0["accuracy"], atol=1e-6)
+
+
+def test_the_graph_holds_the_work_buffers_it_was_captured_with():
+    """Validation grows the layers' buffers past the batch; the captured ones must stay
+    alive (on a GPU, freed memory would be handed to other arrays while the graph writes)."""
+    from engine.graphstep import NumpyCapture
+
+    model = _model(Adam(1e-2), "relu")
+    trainer = Trainer(model, X[:250], Y[:250], epochs=2, batch_size=32, seed=1,
+                      validation_data=(X, Y))  # fmt: skip
+    trainer._enable_graph(NumpyCapture())
+    trainer.step()  # the first full batch: run, then captured
+    held = {id(b) for b in trainer._graph.kept}
+    captured = trainer._graph.work_buffers()
+    assert captured and {id(b) for b in captured} == held
+    list(trainer)  # validation (256 rows) replaces the 32-row buffers
+    assert {id(b) for b in trainer._graph.work_buffers()} != held
+    assert {id(b) for b in trainer._graph.kept} == held
