@@ -4,9 +4,11 @@
     python scripts/bench_fastpath.py results.json [--workloads small,medium,large] [--repeat 2]
 
 For each: samples/s (best of ``--repeat``), the ratios to PyTorch eager, and the mean GPU
-utilization that NVML reported during the runs (10 Hz, in a thread). Headless: numpy, cupy,
-torch and nvidia-ml-py only. ``--device cpu`` runs the same harness on the CPU to check it
-(the fast path is for GPUs: on the CPU it is the eager engine, and PyTorch runs eager only).
+utilization that NVML reported during the runs (10 Hz, in a thread). The JSON is rewritten
+after each workload, and ``torch.compile`` (slow to compile) runs last in each. Headless:
+numpy, cupy, torch and nvidia-ml-py only. ``--device cpu`` runs the same harness on the CPU
+to check it (the fast path is for GPUs: on the CPU it is the eager engine, and PyTorch runs
+eager only).
 """
 
 from __future__ import annotations
@@ -103,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
             if base and item.get("samples_per_s"):
                 item["ratio_to_torch_eager"] = item["samples_per_s"] / base
         results["workloads"][key] = found
+        # written after each workload: a time limit that cuts the run keeps what was measured
+        results["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        Path(args.out).write_text(json.dumps(results, indent=2))
         for item in found.values():
             if "error" in item:
                 print(f"{key:>6} {item['name']:>15}: {item['error']}")
@@ -113,8 +118,6 @@ def main(argv: list[str] | None = None) -> int:
                 f"{item.get('ratio_to_torch_eager', float('nan')):.2f}× torch eager, GPU util "
                 f"{'n/a' if util is None else f'{util:.0f} %'}"
             )
-    results["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    Path(args.out).write_text(json.dumps(results, indent=2))
     return 0
 
 
