@@ -115,15 +115,18 @@ class FusedOptimizer:
 
     @property
     def iterations(self) -> int:
-        return self.inner.iterations
+        """Updates made, read from the device counter (a replayed graph counts there only)."""
+        from engine.backend import to_numpy
+
+        return int(to_numpy(self.t)[0])
 
     def step(self, params, grads) -> None:
         if self._state is None:
             self._state = [self.xp.zeros_like(params) for _ in range(2)]
         first, second = self._state
         self.inner.iterations += 1
+        self.ops.optimizer_begin(self.t, self.hyper, self.coeffs)  # counts every optimizer
         if isinstance(self.inner, Adam):
-            self.ops.optimizer_begin(self.t, self.hyper, self.coeffs)
             decoupled = isinstance(self.inner, AdamW)
             self.ops.adam_update(params, grads, first, second, self.hyper, self.coeffs, decoupled)
         else:

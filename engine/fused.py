@@ -219,7 +219,9 @@ def optimizer_begin_reference(t: np.ndarray, hyper: np.ndarray, coeffs: np.ndarr
     t[0] += 1
     step = float(t[0])
     lr = float(hyper[0])
-    coeffs[0] = lr * math.sqrt(1.0 - float(hyper[2]) ** step) / (1.0 - float(hyper[1]) ** step)
+    denominator = 1.0 - float(hyper[1]) ** step  # 0 only for SGD with momentum 1 (unused)
+    correction = math.sqrt(1.0 - float(hyper[2]) ** step)
+    coeffs[0] = lr * correction / denominator if denominator else math.inf
     coeffs[1] = 1.0 - lr * float(hyper[4])
 
 

@@ -220,6 +220,8 @@ def _graph_run(capture: bool, fast: bool, n: int = 250):
         assert trainer._enable_graph(NumpyCapture())
     records = list(trainer)
     steps, losses = trainer.drain_losses()
+    if fast:  # the device step counter counted every update, replayed or not
+        assert model.optimizer.iterations == len(records)
     return model.get_weights(), trainer.history, losses, records
 
 
