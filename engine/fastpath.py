@@ -103,6 +103,13 @@ class FusedOptimizer:
         self.t = xp.asarray(np.array([optimizer.iterations], dtype=np.int32))
         self.coeffs = xp.zeros(2, dtype=np.float32)
         self._state = None
+        eager = optimizer._state  # continue from the eager optimizer's moments, if any
+        if eager is not None:
+            slots = ("m", "v") if isinstance(optimizer, Adam) else ("velocity",)
+            if all(slot in eager for slot in slots):
+                self._state = [eager[slot].copy() for slot in slots]
+                if len(self._state) == 1:
+                    self._state.append(xp.zeros_like(self._state[0]))
 
     @property
     def learning_rate(self) -> float:
@@ -133,6 +140,18 @@ class FusedOptimizer:
             mode = 0 if not self.inner.momentum else 2 if self.inner.nesterov else 1
             self.ops.sgd_update(params, grads, first, self.hyper, mode)
 
+    def unwrap(self):
+        """The eager optimizer again, with this one's moments, step count and learning rate."""
+        inner = self.inner
+        inner.iterations = self.iterations
+        if self._state is not None:
+            first, second = self._state
+            slots = {"m": first, "v": second} if isinstance(inner, Adam) else {"velocity": first}
+            if isinstance(inner, SGD) and not inner.momentum:
+                slots = {}
+            inner._state = {**slots, "scratch": self.xp.zeros_like(first)}
+        return inner
+
     def get_config(self) -> dict:
         return self.inner.get_config()
 
@@ -151,6 +170,8 @@ def enable(model) -> list[str]:
     """
     from engine.layers import Dense
 
+    if np.dtype(model.dtype) != np.float32:
+        raise TypeError(f"the fused kernels are float32; the model is {np.dtype(model.dtype)}")
     ops = ops_for(model.xp)
     done = []
     for layer in model.layers:
@@ -161,6 +182,15 @@ def enable(model) -> list[str]:
         model.optimizer = FusedOptimizer(model.optimizer, model.xp, ops)
         done.append(f"{model.optimizer.name} update")
     return done
+
+
+def disable(model) -> None:
+    """Undo :func:`enable`: eager layers, and the eager optimizer with the fused one's state."""
+    for layer in model.layers:
+        if getattr(layer, "fused", None) is not None:
+            layer.fused = None
+    if isinstance(model.optimizer, FusedOptimizer):
+        model.optimizer = model.optimizer.unwrap()
 
 
 def try_enable(model) -> bool:

@@ -43,9 +43,9 @@ SOURCE = r"""
 
 __device__ __forceinline__ float act_forward(int kind, float z) {
     switch (kind) {
-    case 1: return z > 0.0f ? z : 0.0f;
+    case 1: return z > 0.0f || z != z ? z : 0.0f;  // NaN stays NaN, as in eager
     case 2: return z > LEAKY_ALPHA * z ? z : LEAKY_ALPHA * z;
-    case 3: return z > 0.0f ? z : expm1f(fminf(z, 0.0f));
+    case 3: return z > 0.0f ? z : expm1f(z);
     case 4: return 0.5f * z * (1.0f + tanhf(GELU_C * (z + 0.044715f * z * z * z)));
     case 5: return tanhf(z);
     case 6: return 0.5f * (1.0f + tanhf(0.5f * z));
@@ -173,7 +173,7 @@ KERNEL_NAMES = (
 def act_forward_reference(kind: int, z: np.ndarray) -> np.ndarray:
     z = np.asarray(z, dtype=np.float32)
     if kind == 1:
-        return np.where(z > 0, z, np.float32(0))
+        return np.maximum(z, np.float32(0))
     if kind == 2:
         return np.where(z > LEAKY_ALPHA * z, z, np.float32(LEAKY_ALPHA) * z)
     if kind == 3:
@@ -258,18 +258,19 @@ def store_and_advance_reference(losses, loss, batch_no) -> None:
 
 # -- the kernels, built on first use -----------------------------------------------------
 
-_module = None
+_modules: dict = {}
 THREADS = 256
 
 
 def kernels():
-    """``{name: cupy.RawKernel}``, compiled once (NVRTC) on first use."""
-    global _module
-    if _module is None:
-        import cupy
+    """``{name: cupy.RawKernel}`` for the current device, compiled (NVRTC) on first use."""
+    import cupy
 
-        _module = cupy.RawModule(code=SOURCE, options=("-std=c++14",), name_expressions=None)
-    return {name: _module.get_function(name) for name in KERNEL_NAMES}
+    device = cupy.cuda.Device().id
+    if device not in _modules:
+        module = cupy.RawModule(code=SOURCE, options=("-std=c++14",))
+        _modules[device] = {name: module.get_function(name) for name in KERNEL_NAMES}
+    return _modules[device]
 
 
 def grid(n: int) -> tuple[int]:

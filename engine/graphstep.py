@@ -13,10 +13,12 @@ every batch of every epoch:
 The last batch of an epoch, when smaller, runs eagerly. Nothing is read back inside an epoch:
 the trainer reads the losses when they are drained or at the epoch's end.
 
-Capturing runs on its own stream, with a memory pool of its own that lives as long as the
-graph (the graph's temporaries must never be handed to anyone else). The first call runs the
-step eagerly on that stream, which also compiles kernels and sets up cuBLAS, then captures
-the next one. Any error while capturing leaves the trainer eager, with the reason logged.
+Capturing runs on its own stream (a created, blocking one, so that it is ordered with the
+legacy default stream the rest of the engine uses), with a memory pool of its own that lives
+as long as the graph (the graph's temporaries must never be handed to anyone else). The
+first call runs the step eagerly on that stream with the default allocator, which also makes
+the lasting buffers, compiles kernels and sets up cuBLAS, then captures the next one. Any
+error while capturing leaves the trainer eager, with the reason logged.
 
 :class:`NumpyCapture` stands in for CUDA graphs on NumPy (replay = run the step again), so
 that the CPU tests check all of the above except the capture itself.
@@ -24,7 +26,9 @@ that the CPU tests check all of the above except the capture itself.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 
 import numpy as np
 
@@ -57,7 +61,9 @@ class CudaGraphCapture:
         self.pool = cupy.cuda.MemoryPool()
 
     def run_eager(self, body) -> None:
-        with self.cupy.cuda.using_allocator(self.pool.malloc), self.stream:
+        # the default allocator: buffers made here (layers', optimizer state) outlive the
+        # graph and must not come from its pool, which is freed with it
+        with self.stream:
             body()
 
     def capture(self, body):
@@ -65,9 +71,11 @@ class CudaGraphCapture:
             self.stream.begin_capture()
             try:
                 body()
-            finally:
-                graph = self.stream.end_capture()
-        return graph
+            except BaseException:
+                with contextlib.suppress(Exception):  # end it; the body's error is the one
+                    self.stream.end_capture()
+                raise
+            return self.stream.end_capture()
 
     def replay(self, graph) -> None:
         graph.launch(self.stream)
@@ -85,9 +93,10 @@ class GraphStep:
         self.order = xp.zeros(trainer.n, dtype=np.int64)
         self.batch_no = xp.zeros(1, dtype=np.int32)
         self.loss_sum = xp.zeros((), dtype=np.float64)
-        x, y = trainer._x, trainer._y
-        self.xb = xp.empty((batch, *x.shape[1:]), dtype=model.dtype)
-        self.yb = xp.empty((batch, *y.shape[1:]), dtype=y.dtype)
+        # the gather kernel indexes rows in C order (a Fortran-order upload would not be)
+        self.x, self.y = xp.ascontiguousarray(trainer._x), xp.ascontiguousarray(trainer._y)
+        self.xb = xp.zeros((batch, *self.x.shape[1:]), dtype=model.dtype)
+        self.yb = xp.zeros((batch, *self.y.shape[1:]), dtype=self.y.dtype)
         # the metrics' sums, shaped by one evaluation on a batch of zeros
         outputs = xp.zeros((batch, model.layers[-1].output_dim), dtype=model.dtype)
         self.stats = [
@@ -110,8 +119,8 @@ class GraphStep:
     def _body(self) -> None:
         trainer, model, ops = self.trainer, self.trainer.model, self.ops
         batch = trainer.batch_size
-        ops.gather(trainer._x, self.order, self.batch_no, batch, self.xb)
-        ops.gather(trainer._y, self.order, self.batch_no, batch, self.yb)
+        ops.gather(self.x, self.order, self.batch_no, batch, self.xb)
+        ops.gather(self.y, self.order, self.batch_no, batch, self.yb)
         loss, outputs = model.train_step(self.xb, self.yb)
         self.loss_sum += loss * batch
         for total, metric in zip(self.stats, model.metrics):
@@ -176,6 +185,10 @@ def unsupported(trainer) -> str | None:
     from engine.features import EncodedRows
     from engine.layers import Dropout
 
+    if trainer.model.dtype != np.float32:
+        return f"the kernels are float32; the model is {np.dtype(trainer.model.dtype).name}"
+    if os.environ.get("CUPY_CUDA_PER_THREAD_DEFAULT_STREAM", "0") not in ("", "0"):
+        return "CuPy's per-thread default stream would not be ordered with the graph's stream"
     if isinstance(trainer._x, EncodedRows):
         return "one-hot features are expanded per batch outside the graph"
     if any(isinstance(layer, Dropout) for layer in trainer.model.layers):

@@ -280,6 +280,10 @@ class Trainer:
         return result
 
     def _finish(self) -> None:
+        if self.fast_path:  # the model goes back to eager code, keeping the fused state
+            with self.model.backend.activate():
+                fastpath.disable(self.model)
+            self.fast_path, self._graph = False, None
         if self._started and not self._ended:
             self._ended = True
             for callback in self.callbacks:

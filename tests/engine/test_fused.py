@@ -171,7 +171,7 @@ def test_fast_training_on_the_gpu_equals_eager(name):
         model.add(Dense(1, activation="sigmoid"))
         model.compile(loss="binary_crossentropy", optimizer=OPTIMIZERS[name]())
         trainer = Trainer(model, X, Y, epochs=3, batch_size=32, seed=1, fast_path=fast)
-        assert trainer.fast_path is fast
+        assert trainer.fast_path is fast  # (until the run ends: then the model is eager again)
         for record in trainer:
             if record.step == 10:
                 trainer.learning_rate = trainer.learning_rate / 2
@@ -283,10 +283,12 @@ def test_graph_replay_on_the_gpu_equals_eager():
         model.compile(loss="binary_crossentropy", optimizer=Adam(1e-2), metrics=["accuracy"])
         trainer = Trainer(model, X[:250], Y[:250], epochs=3, batch_size=32, seed=1,
                           validation_data=(X, Y), fast_path=fast)  # fmt: skip
-        assert (trainer._graph is not None) is fast
+        graph = trainer._graph
+        assert (graph is not None) is fast
         list(trainer)
         if fast:
-            assert trainer._graph.failed is None, trainer._graph.failed
+            assert graph.failed is None, graph.failed
+            assert graph.graph is not None  # captured and replayed
         weights.append((model.get_weights(), trainer.history))
     (w0, h0), (w1, h1) = weights
     for a, b in zip(w0, w1):
@@ -311,3 +313,37 @@ def test_the_graph_holds_the_work_buffers_it_was_captured_with():
     list(trainer)  # validation (256 rows) replaces the 32-row buffers
     assert {id(b) for b in trainer._graph.work_buffers()} != held
     assert {id(b) for b in trainer._graph.kept} == held
+
+
+def test_after_a_fast_run_the_model_is_eager_and_keeps_its_optimizer_state():
+    """Training on after a fast run continues Adam's moments and step count, eagerly."""
+    model = _model(Adam(1e-2))
+    trainer = Trainer(model, X, Y, epochs=1, batch_size=32, seed=1)
+    fastpath.enable(model)
+    trainer.fast_path = True  # what the GPU path sets; here the twins stand in
+    list(trainer)
+    assert isinstance(model.optimizer, Adam) and model.optimizer.iterations == 8
+    assert all(layer.fused is None for layer in model.layers)
+    continued = Trainer(model, X, Y, epochs=1, batch_size=32, seed=2)
+    list(continued)
+    reference = _model(Adam(1e-2))
+    list(Trainer(reference, X, Y, epochs=1, batch_size=32, seed=1))
+    list(Trainer(reference, X, Y, epochs=1, batch_size=32, seed=2))
+    for a, b in zip(reference.get_weights(), model.get_weights()):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+
+
+def test_a_fused_optimizer_starts_from_the_eager_moments():
+    eager = _model(Adam(1e-2))
+    list(Trainer(eager, X, Y, epochs=1, batch_size=32, seed=1))
+    fused_opt = fastpath.FusedOptimizer(eager.optimizer, np, fastpath.NumpyOps())
+    assert fused_opt.iterations == 8
+    np.testing.assert_array_equal(fused_opt._state[0], eager.optimizer._state["m"])
+    np.testing.assert_array_equal(fused_opt._state[1], eager.optimizer._state["v"])
+
+
+def test_relu_keeps_nan_as_the_eager_code_does():
+    z = np.array([[np.nan, -1.0, 2.0]], dtype=np.float32)
+    for name in ("relu", "elu", "leaky_relu"):
+        kind = fused.ACTIVATION_CODES[name]
+        assert np.isnan(fused.act_forward_reference(kind, z)[0, 0]), name
