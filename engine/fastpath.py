@@ -51,6 +51,12 @@ class NumpyOps:
     def sgd_update(self, w, g, velocity, hyper, mode: int) -> None:
         fused.sgd_update_reference(w, g, velocity, hyper, mode)
 
+    def gather_rows(self, src, order, batch_no, batch: int, out) -> None:
+        fused.gather_rows_reference(src, order, batch_no, batch, out)
+
+    def store_and_advance(self, losses, loss, batch_no) -> None:
+        fused.store_and_advance_reference(losses, loss, batch_no)
+
 
 class CupyOps:
     """The CUDA kernels, launched on the current stream."""
@@ -81,6 +87,14 @@ class CupyOps:
     def sgd_update(self, w, g, velocity, hyper, mode: int) -> None:
         n = w.size
         self._launch("sgd_update", n, (w, g, velocity, hyper, np.int64(n), np.int32(mode)))
+
+    def gather_rows(self, src, order, batch_no, batch: int, out) -> None:
+        cols = int(np.prod(src.shape[1:], dtype=np.int64)) if src.ndim > 1 else 1
+        self._launch("gather_rows", batch * cols,
+                     (src, order, batch_no, np.int32(batch), np.int32(cols), out))  # fmt: skip
+
+    def store_and_advance(self, losses, loss, batch_no) -> None:
+        self.k["store_and_advance"]((1,), (1,), (losses, loss, batch_no))
 
 
 class FusedOptimizer:

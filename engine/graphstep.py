@@ -32,7 +32,7 @@ import os
 
 import numpy as np
 
-from engine import fused
+from engine import fastpath
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class GraphStep:
         model = trainer.model
         xp = model.xp
         self.trainer, self.capture, self.xp = trainer, capture, xp
-        self.ops = _Ops(xp)
+        self.ops = fastpath.ops_for(xp)
         batch = trainer.batch_size
         self.order = xp.zeros(trainer.n, dtype=np.int64)
         self.batch_no = xp.zeros(1, dtype=np.int32)
@@ -119,8 +119,8 @@ class GraphStep:
     def _body(self) -> None:
         trainer, model, ops = self.trainer, self.trainer.model, self.ops
         batch = trainer.batch_size
-        ops.gather(self.x, self.order, self.batch_no, batch, self.xb)
-        ops.gather(self.y, self.order, self.batch_no, batch, self.yb)
+        ops.gather_rows(self.x, self.order, self.batch_no, batch, self.xb)
+        ops.gather_rows(self.y, self.order, self.batch_no, batch, self.yb)
         loss, outputs = model.train_step(self.xb, self.yb)
         self.loss_sum += loss * batch
         for total, metric in zip(self.stats, model.metrics):
@@ -156,28 +156,6 @@ class GraphStep:
         for layer in model.layers:
             found += list(getattr(layer, "_buffers", {}).values())
         return [b for b in found if b is not None]
-
-
-class _Ops:
-    """The bookkeeping kernels, or their NumPy twins."""
-
-    def __init__(self, xp) -> None:
-        self.gpu = xp.__name__ == "cupy"
-        self.k = fused.kernels() if self.gpu else None
-
-    def gather(self, src, order, batch_no, batch: int, out) -> None:
-        if not self.gpu:
-            fused.gather_rows_reference(src, order, batch_no, batch, out)
-            return
-        cols = int(np.prod(src.shape[1:], dtype=np.int64)) if src.ndim > 1 else 1
-        args = (src, order, batch_no, np.int32(batch), np.int32(cols), out)
-        self.k["gather_rows"](fused.grid(batch * cols), (fused.THREADS,), args)
-
-    def store_and_advance(self, losses, loss, batch_no) -> None:
-        if not self.gpu:
-            fused.store_and_advance_reference(losses, loss, batch_no)
-            return
-        self.k["store_and_advance"]((1,), (1,), (losses, loss, batch_no))
 
 
 def unsupported(trainer) -> str | None:
