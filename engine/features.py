@@ -150,6 +150,13 @@ class EncodedRows:
         return flat.reshape(-1)
 
 
+def on_backend(x, backend, dtype=np.float32):
+    """Host features (an array or :class:`EncodedRows`) on ``backend``'s device."""
+    if isinstance(x, EncodedRows):
+        return x.on(backend)
+    return backend.asarray(x, dtype=dtype)
+
+
 def dense_rows(x, start: int, stop: int):
     """Rows ``start:stop`` of ``x`` (an array or :class:`EncodedRows`) as a dense array."""
     part = x[start:stop]

@@ -16,7 +16,7 @@ from engine import layers as layers_module
 from engine import losses, optimizers, seeding
 from engine import metrics as metrics_module
 from engine.backend import Backend, get_backend
-from engine.features import EncodedRows, dense_rows
+from engine.features import EncodedRows, dense_rows, on_backend
 
 PREDICT_BATCH = 4096  # rows per forward pass in predict / evaluate: big enough to be cheap
 
@@ -189,10 +189,7 @@ class Sequential:
         """``[loss, *metrics]`` on ``(x, y)``, or the loss alone without metrics."""
         self._check_compiled()
         self.build(x.shape[-1] if isinstance(x, EncodedRows) else np.shape(x)[-1])
-        if isinstance(x, EncodedRows):
-            x_dev = x.on(self.backend)
-        else:
-            x_dev = self.backend.asarray(x, dtype=self.dtype)
+        x_dev = on_backend(x, self.backend, self.dtype)
         logs = self.evaluate_device(x_dev, self.targets(y, len(x_dev)), batch_size)
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))

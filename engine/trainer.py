@@ -22,7 +22,7 @@ import numpy as np
 from engine import fastpath, seeding
 from engine.callbacks import Callback, History
 from engine.errors import GpuOutOfMemory, UserError
-from engine.features import EncodedRows
+from engine.features import EncodedRows, on_backend
 
 
 class TrainingDiverged(UserError, ArithmeticError):
@@ -110,12 +110,12 @@ class Trainer:
                     self.fast_path = fastpath.try_enable(model)
                 else:
                     fastpath.log.info("fast path asked for on %s: it is for GPUs", backend.name)
-            self._x = _on_backend(x, backend, model.dtype)
+            self._x = on_backend(x, backend, model.dtype)
             self._y = model.targets(y, self.n)
             self._val = None
             if validation_data is not None:
                 xv, yv = validation_data
-                xv = _on_backend(xv, backend, model.dtype)
+                xv = on_backend(xv, backend, model.dtype)
                 self._val = (xv, model.targets(yv, len(xv)))
             xp = model.xp
             rows = min(self.batch_size, self.n)
@@ -205,19 +205,17 @@ class Trainer:
         full = rows == self.batch_size and self._order is not None
         if graph is not None and full and graph.run():  # gather, train, sums, loss: on device
             return self._after_step(None, rows)
-        encoded = isinstance(self._x, EncodedRows)
-        if self._order is None:
-            yb = self._y[start:stop]
-            if encoded:
-                xb = self._x.write_rows(self._xb[:rows], slice(start, stop))
-            else:
-                xb = self._x[start:stop]
+        xp = model.xp
+        index = slice(start, stop) if self._order is None else self._order[start:stop]
+        if isinstance(self._x, EncodedRows):  # one-hot columns expanded into the work buffer
+            xb = self._x.write_rows(self._xb[:rows], index)
+        elif self._order is None:
+            xb = self._x[index]
         else:
-            xp, index = model.xp, self._order[start:stop]
-            if encoded:  # the one-hot columns are expanded here, into the work buffer
-                xb = self._x.write_rows(self._xb[:rows], index)
-            else:
-                xb = xp.take(self._x, index, axis=0, out=self._xb[:rows])
+            xb = xp.take(self._x, index, axis=0, out=self._xb[:rows])
+        if self._order is None:
+            yb = self._y[index]
+        else:
             yb = xp.take(self._y, index, axis=0, out=self._yb[:rows])
         loss, outputs = model.train_step(xb, yb)
         self._loss_sum += loss * rows
@@ -315,13 +313,6 @@ class Trainer:
         if bad.any():
             raise TrainingDiverged(int(steps[bad.argmax()]), self.learning_rate)
         self._pending.append((steps, losses))
-
-
-def _on_backend(x, backend, dtype):
-    """Host features (an array or :class:`EncodedRows`) on ``backend``'s device."""
-    if isinstance(x, EncodedRows):
-        return x.on(backend)
-    return backend.asarray(x, dtype=dtype)
 
 
 class _out_of_memory_hint:

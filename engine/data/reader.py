@@ -100,9 +100,9 @@ def read_csv(
         encoding = _fallback_encoding(path)
         notes.append(f"{path.name}: not valid UTF-8; read as {encoding}")
         frame = _parse(path, encoding, delimiter, decimal)
+        frame.columns = names
     if frame.shape[0] == 0:
         raise DataError(f"{path.name}: has a header row but no data rows; add rows of data")
-    frame.columns = names
     # the parser's scratch memory goes back to the system now, not after a delay: the arrays
     # built next then reuse pages the machine has already backed, which is much faster here
     pa.default_memory_pool().release_unused()
