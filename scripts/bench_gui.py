@@ -74,15 +74,21 @@ def settings(device: str, steps: int) -> TrainSettings:
     )
 
 
-def headless(path: Path, steps: int, device: str) -> float:
-    """Samples per second of ``steps`` trainer steps in a plain loop."""
+def plain_trainer(path: Path, device: str, steps: int):
+    """The engine trainer for the workload, as the CLI builds it (no Qt involved)."""
     table = read_csv(path)
     schema = infer_schema(table.frame, target="label", source=table.name)
-    job = TrainingJob(prepare(table, schema, settings(device, steps)), settings(device, steps))
-    trainer = job.trainer
+    return TrainingJob(
+        prepare(table, schema, settings(device, steps)), settings(device, steps)
+    ).trainer
+
+
+def headless(path: Path, steps: int, device: str) -> float:
+    """Samples per second of ``steps`` trainer steps in a plain loop."""
+    trainer = plain_trainer(path, device, steps)
     for _ in range(WARMUP):
         trainer.step()
-    job.model.backend.synchronize()
+    trainer.model.backend.synchronize()
     t0 = time.perf_counter()
     for _ in range(steps):
         trainer.step()
@@ -123,10 +129,7 @@ def interleaved(path: Path, steps: int, device: str, pairs: int) -> list[tuple[f
     """
     # each segment, the warm-up after each resume, and what the 10 Hz reports overshoot by
     total = 2 * (steps + WARMUP) * (pairs + 1)
-    table = read_csv(path)
-    schema = infer_schema(table.frame, target="label", source=table.name)
-    plain = TrainingJob(prepare(table, schema, settings(device, total)),
-                        settings(device, total)).trainer  # fmt: skip
+    plain = plain_trainer(path, device, total)
     window, marks = _training_window(path, total, device)
     window.train()
     progress = window.session.progress
