@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from engine.hardware import GpuInfo, Sampler, idle_advice, info_from_dict, sample_from_dict
 from engine.hardware.text import device_line, sample_line, summary_line
-from gui.plots import cheap_grid
+from gui.plots import LivePlotWidget, cheap_grid
 
 MAX_POINTS = 7200  # one hour at 2 Hz
 MIB = 1 << 20
@@ -126,7 +126,7 @@ class HardwarePanel(QWidget):
         self.secondary = QComboBox(objectName="hwSecondary")
         self.secondary.addItems(list(SECONDARY))
         self.secondary.currentTextChanged.connect(self._redraw)
-        self.plots = [pg.PlotWidget(background="w") for _ in range(3)]
+        self.plots = [LivePlotWidget(background="w") for _ in range(3)]
         self.curves = []
         for plot in self.plots:
             plot.addLegend(offset=(5, 5))
@@ -293,6 +293,8 @@ class HardwarePanel(QWidget):
                 if relabel:
                     plot.plotItem.legend.addItem(curve, label)
         self.values_label.setText(sample_line(self._samples[-1]))
+        for plot in self.plots:
+            plot.settle()
 
 
 def _value(sample, name: str, scale: float) -> float:

@@ -26,23 +26,34 @@ class FrameBudget:
     """Spaces redraws so that drawing takes at most ``share`` of a core.
 
     On a small machine a live plot's repaint costs milliseconds, and every millisecond the GUI
-    thread draws is taken from training (the worker needs the GIL and the cores). The wait
-    after a redraw is its measured cost divided by ``share``, within ``[min_s, max_s]``: a
-    fast machine redraws every ``min_s``, a slow one less often.
+    thread draws is taken from training (the worker needs the GIL and the cores). A frame's
+    cost is the redraw's own CPU time (``spent``) plus the paints Qt runs after it
+    (``charge``); the wait after a redraw is that cost divided by ``share``, within
+    ``[min_s, max_s]``: a fast machine redraws every ``min_s``, a slow one less often.
     """
 
     def __init__(self, share: float = 0.02, min_s: float = 0.25, max_s: float = 2.0) -> None:
         self.share, self.min_s, self.max_s = share, min_s, max_s
         self.interval = min_s
         self.last = -float("inf")
+        self.cost = 0.0
 
     def wait(self, now: float) -> float:
         """Seconds until the next redraw is due (0 when due now)."""
         return max(0.0, self.last + self.interval - now)
 
     def spent(self, started: float, seconds: float) -> None:
-        self.last = started
-        self.interval = min(self.max_s, max(self.min_s, seconds / self.share))
+        """A redraw began at ``started`` and took ``seconds`` of CPU."""
+        self.last, self.cost = started, seconds
+        self._space()
+
+    def charge(self, seconds: float) -> None:
+        """Drawing that followed the redraw (Qt paints in the event loop, later)."""
+        self.cost += seconds
+        self._space()
+
+    def _space(self) -> None:
+        self.interval = min(self.max_s, max(self.min_s, self.cost / self.share))
 
 
 class LiveView(QWidget):
@@ -70,6 +81,8 @@ class LiveView(QWidget):
         self.plots.addWidget(self.metric_plot)
         self.plots.addWidget(self.hardware)
         self.plots.setSizes([300, 220, 300])
+        for plot in self._plot_widgets():
+            plot.paint_cost = self.budget.charge
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plots)
@@ -104,17 +117,16 @@ class LiveView(QWidget):
             self._redraw_timer.start(max(1, round(wait * 1000)))
 
     def flush(self) -> None:
-        """Draw what has arrived now, painting at once so that the cost can be measured."""
+        """Hand the plots what has arrived; Qt paints them once, in the event loop, and those
+        paints are charged to the budget as they happen."""
         self._redraw_timer.stop()
         started, cpu = time.monotonic(), time.thread_time()
-        for view in (self.loss, self.metric_plot):
-            if view.redraw() and view.plot.isVisible():
-                view.plot.viewport().repaint()
-        if self.hardware.redraw() and self.hardware.isVisible():
-            for plot in self.hardware.plots:
-                if plot.isVisible():
-                    plot.viewport().repaint()
+        for view in (self.loss, self.metric_plot, self.hardware):
+            view.redraw()
         self.budget.spent(started, time.thread_time() - cpu)
+
+    def _plot_widgets(self) -> list:
+        return [self.loss.plot, self.metric_plot.plot, *self.hardware.plots]
 
     def run_finished(self, epochs: int) -> dict:
         self.flush()

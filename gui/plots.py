@@ -7,6 +7,7 @@ the coarser stride, so a run of any length keeps its whole shape in fixed memory
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -43,7 +44,8 @@ class DecimatingBuffer:
         self._n, self._stride, self._seen = 0, 1, 0
 
     def extend(self, x, y) -> None:
-        for xi, yi in zip(np.asarray(x, np.float64), np.asarray(y, np.float64)):
+        # plain floats: iterating NumPy scalars costs several times more per point
+        for xi, yi in zip(np.asarray(x, np.float64).tolist(), np.asarray(y, np.float64).tolist()):
             if self._seen % self._stride == 0:
                 if self._n == self.capacity:
                     self._halve()
@@ -77,12 +79,39 @@ class Ema:
 
     def update(self, values) -> np.ndarray:
         out = np.empty(len(values), np.float64)
-        for i, v in enumerate(np.asarray(values, np.float64)):
+        for i, v in enumerate(np.asarray(values, np.float64).tolist()):
             if math.isfinite(v):
                 self._count += 1
                 self._value = self.weight * self._value + (1.0 - self.weight) * v
             out[i] = self._value / (1.0 - self.weight**self._count) if self._count else np.nan
         return out
+
+
+class LivePlotWidget(pg.PlotWidget):
+    """A plot for live data: one paint per data change, and each paint's cost reported.
+
+    pyqtgraph applies a pending auto-range at the start of a paint, and the new range then
+    schedules a second, identical paint. ``settle()`` applies it before Qt paints, so a data
+    change costs one paint instead of two. ``paint_cost``, when set, is called with the CPU
+    seconds of every paint, so that a frame budget can count drawing that Qt does later.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.paint_cost = None
+
+    def settle(self) -> None:
+        self.scene().prepareForPaint()
+
+    def paintEvent(self, event) -> None:
+        if self.paint_cost is None:
+            super().paintEvent(event)
+            return
+        started = time.thread_time()
+        try:
+            super().paintEvent(event)
+        finally:
+            self.paint_cost(time.thread_time() - started)
 
 
 def cheap_grid(widget: pg.PlotWidget) -> None:
@@ -93,8 +122,8 @@ def cheap_grid(widget: pg.PlotWidget) -> None:
     widget.showGrid(x=True, y=True, alpha=0.2)
 
 
-def _plot_widget(name: str, left: str, bottom: str) -> pg.PlotWidget:
-    widget = pg.PlotWidget(background="w")
+def _plot_widget(name: str, left: str, bottom: str) -> LivePlotWidget:
+    widget = LivePlotWidget(background="w")
     widget.setObjectName(name)
     widget.setLabel("left", left)
     widget.setLabel("bottom", bottom)
@@ -172,6 +201,8 @@ class LossPlot(QWidget):
             curve, buffer = self._curves[name]
             curve.setData(*buffer.data())
         self._dirty.clear()
+        if changed:
+            self.plot.settle()
         return changed
 
     def point_count(self) -> int:
@@ -225,6 +256,7 @@ class MetricPlot(QWidget):
         if changed:
             for key, curve in self._curves.items():
                 curve.setData(*self._values[key])
+            self.plot.settle()
         return changed
 
     def series(self) -> dict[str, tuple[list[float], list[float]]]:

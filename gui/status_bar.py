@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import time
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
+
+# The read-out changes at most this often (and at each new epoch): every change repaints the
+# status bar, which costs the training CPU time, and twice a second reads as live.
+SHOW_EVERY_S = 0.5
 
 
 def format_seconds(seconds: float) -> str:
@@ -38,6 +43,10 @@ class TrainingStatus:
         self._epochs = 0
         self._total_steps = 1
         self._last = (0.0, 0)  # (time, samples) at the last speed reading
+        self._pending: dict | None = None  # the newest progress, not yet shown
+        self._shown = (-float("inf"), -1)  # (time, epoch) of the progress on screen
+        self._later = QTimer(self.progress, singleShot=True)  # shows a held-back progress
+        self._later.timeout.connect(self._show_pending)
 
     def set_device(self, text: str) -> None:
         self.device.setText(text)
@@ -53,18 +62,46 @@ class TrainingStatus:
         self.epoch.setText(f"Epoch 1/{epochs}")
         self.speed.setText("")
         self.times.setText("")
+        self._drop_pending()
+        self._shown = (-float("inf"), -1)
 
     def busy(self, text: str) -> None:
         """An indeterminate bar, e.g. while a file loads."""
+        self._drop_pending()
         self.progress.setRange(0, 0)
         self.epoch.setText(text)
 
     def idle(self, text: str = "") -> None:
+        self._drop_pending()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.epoch.setText(text or "Epoch –")
 
     def update(self, progress: dict) -> None:
+        """Take the worker's progress. It is shown at once at a new epoch and at the last
+        step, else at most every ``SHOW_EVERY_S``: a held-back one is shown when that is up."""
+        now, epoch = float(progress["time"]), int(progress["epoch"])
+        shown_at, shown_epoch = self._shown
+        wait = shown_at + SHOW_EVERY_S - now
+        if wait > 0 and epoch == shown_epoch and int(progress["global_step"]) < self._total_steps:
+            self._pending = progress
+            if not self._later.isActive():
+                self._later.start(max(1, round(wait * 1000)))
+            return
+        self._show(progress)
+
+    def _drop_pending(self) -> None:
+        self._pending = None
+        self._later.stop()
+
+    def _show_pending(self) -> None:
+        if self._pending is not None:
+            self._show(self._pending)
+
+    def _show(self, progress: dict) -> None:
+        self._pending = None
+        self._later.stop()
+        self._shown = (float(progress["time"]), int(progress["epoch"]))
         step = int(progress["global_step"])
         now = float(progress["time"])
         samples = int(progress["samples"])
@@ -83,5 +120,6 @@ class TrainingStatus:
         self.times.setText(text)
 
     def finish(self, text: str) -> None:
+        self._show_pending()
         self.epoch.setText(text)
         self.times.setText(f"elapsed {format_seconds(time.monotonic() - self._t0)}")

@@ -1,22 +1,27 @@
 """Training throughput with the window open vs. headless, and GUI responsiveness meanwhile.
 
-    QT_QPA_PLATFORM=offscreen python scripts/bench_gui.py [--steps 1400] [--device auto]
+    QT_QPA_PLATFORM=offscreen python scripts/bench_gui.py [--device auto]
 
 The medium reference workload of GUIDE §5 (100,000 × 50 standard-normal features, label =
 sum of the first three > 0; ReLU 256-256, sigmoid head, Adam 1e-3, batch 256), cut to a fixed
-number of steps (``--steps``; past its two epochs when more steps are asked for, since short
-runs are noisy on a shared machine).
-Both sides train the same prepared data through the same engine job; data loading and the
-first ``WARMUP`` steps are excluded. Headless and window runs alternate (``--rounds``) and the
-ratio compares their medians, and each window run with the headless runs either side of it,
-because shared machines drift: on this project's 2-core machines, the same headless run varies
-by ±30 % from one run to the next (two BLAS threads on two shared cores), so few rounds
-prove little. Responsiveness is measured in separate window runs
-(``--probe-rounds``): a 10 ms QTimer in the GUI thread, whose lateness (interval − 10 ms) is
-reported as p50/p99. The probe is not running during the throughput runs: waking the GUI
+number of steps. Both sides train the same prepared data through the same engine job; data
+loading and the first ``WARMUP`` steps after each start or resume are excluded.
+
+Shared machines drift: on this project's 2-core machines the same headless run varies by
+±30 % from one run to the next, in phases that last seconds to minutes. So the figure to read
+is the interleaved one (``--pairs`` × ``--pair-steps``): in one process the window trains
+live for a segment, is paused, and the same process trains a second job in a plain loop in
+the GUI thread (nothing is drawn meanwhile); each pair is measured within about two seconds,
+and the median of the per-pair ratios comes with a 95 % bootstrap interval. Separate
+alternating runs (``--rounds`` × ``--steps``) are reported too; their ratio swings with the
+machine's phases.
+
+Also reported: the window's own CPU use while it shows a run's progress without training
+(``--cost-seconds``), which is what the window takes from training, free of that noise; and,
+in separate window runs (``--probe-rounds``), the lateness of a 10 ms QTimer in the GUI thread
+(interval − 10 ms) as p50/p99. The probe is off during the throughput runs: waking the GUI
 thread 100 times a second is work no user's window does, and on 2 cores it alone costs the
-training about a tenth of its speed. The GUI thread's own CPU time is reported too; other jobs
-on a shared machine disturb it much less than the throughput.
+training a tenth of its speed.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from engine.job import LayerSpec, TrainingJob, TrainSettings, prepare  # noqa: E
 from gui.app import create_main_window, ensure_app  # noqa: E402
 
 ROWS, FEATURES, BATCH, WARMUP = 100_000, 50, 256, 20
+SLACK = 400  # steps
 
 
 def write_workload(path: Path) -> None:
@@ -56,7 +62,8 @@ def write_workload(path: Path) -> None:
 def epochs_for(steps: int) -> int:
     """The workload's two epochs, or as many more as ``steps`` timed steps need."""
     per_epoch = math.ceil(ROWS * 0.9 / BATCH)  # 5% validation, 5% test
-    return max(2, math.ceil((steps + WARMUP + 1) / per_epoch))
+    # slack for the first progress mark after the warm-up, which lands up to a report apart
+    return max(2, math.ceil((steps + WARMUP + SLACK) / per_epoch))
 
 
 def settings(device: str, steps: int) -> TrainSettings:
@@ -118,6 +125,53 @@ def wait_until(condition, timeout_s: float, signal=None) -> None:
     poll.stop()
     if signal is not None:
         signal.disconnect(check)
+
+
+def window_cost(path: Path, seconds: float, device: str) -> tuple[float, float]:
+    """(whole process, GUI thread) CPU, in shares of one core, of the window showing a run
+    without training: the session's signals replay a medium run's 10 Hz progress (about 500
+    steps/s). This is what the window takes from training, free of the training's noise."""
+    from engine.backend import get_backend
+
+    window, _ = _training_window(path, 1000, device)
+    per_epoch = math.ceil(ROWS * 0.9 / BATCH)
+    session, t0 = window.session, time.monotonic()
+    info = {"epochs": 50, "total_steps": 50 * per_epoch, "task": "classification", "t0": t0}
+    session.started.emit({**info, "backend": get_backend(device)})
+    rng = np.random.default_rng(0)
+    step = 0
+
+    def report():
+        nonlocal step
+        steps = np.arange(step, step + 50)
+        step += 50
+        losses = (0.7 * np.exp(-steps / 3000) + 0.05 * rng.random(50)).astype(np.float32)
+        epochs = []
+        if step // per_epoch > (step - 50) // per_epoch:
+            logs = {"loss": 0.3, "accuracy": 0.9, "val_loss": 0.31, "val_accuracy": 0.89}
+            epochs = [(step // per_epoch - 1, logs, step)]
+        session.progress.emit(
+            {"steps": steps, "losses": losses, "epochs": epochs, "global_step": step,
+             "epoch": step // per_epoch, "samples": step * BATCH, "time": time.monotonic()}
+        )  # fmt: skip
+
+    timer = QTimer()
+    timer.timeout.connect(report)
+    timer.start(100)
+    _idle(3.0)  # the plots fill and the frame budget settles
+    cpu, gui, start = time.process_time(), time.thread_time(), time.monotonic()
+    _idle(seconds)
+    elapsed = time.monotonic() - start
+    timer.stop()
+    window.live.shutdown()
+    window.close()
+    return (time.process_time() - cpu) / elapsed, (time.thread_time() - gui) / elapsed
+
+
+def _idle(seconds: float) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(round(seconds * 1000), loop.quit)
+    loop.exec()
 
 
 def interleaved(path: Path, steps: int, device: str, pairs: int) -> list[tuple[float, float]]:
@@ -207,7 +261,10 @@ def with_window(
     if probe:
         timer.start(10)
     first, cpu0 = marks[-1], time.thread_time()
-    wait_until(lambda: marks[-1][0] >= first[0] + steps, 600, progress)
+    until = first[0] + steps
+    wait_until(lambda: marks[-1][0] >= until or not window.is_training(), 600, progress)
+    if marks[-1][0] < until:
+        raise SystemExit(f"the window's run ended early, at step {marks[-1][0]} of {until}")
     timer.stop()
     last, cpu = marks[-1], time.thread_time() - cpu0
     window.stop()
@@ -218,15 +275,33 @@ def with_window(
     return (last[2] - first[2]) / seconds, lateness, cpu / seconds
 
 
+def bootstrap_median(values: np.ndarray, draws: int = 10_000) -> tuple[float, float]:
+    """A 95 % bootstrap interval for the median of ``values``."""
+    rng = np.random.default_rng(0)
+    resampled = rng.choice(values, size=(draws, len(values)), replace=True)
+    return tuple(np.percentile(np.median(resampled, axis=1), [2.5, 97.5]))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=1400, help="timed steps (default 1400)")
+    parser.add_argument(
+        "--steps", type=int, default=1400, help="timed steps of each separate run (default 1400)"
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu or gpu")
     parser.add_argument(
         "--rounds", type=int, default=8, help="window runs, each between two headless runs"
     )
     parser.add_argument(
-        "--pairs", type=int, default=10, help="interleaved window/headless segment pairs"
+        "--pairs", type=int, default=40, help="interleaved window/headless segment pairs"
+    )
+    parser.add_argument(
+        "--pair-steps", type=int, default=500, help="timed steps per interleaved segment"
+    )
+    parser.add_argument(
+        "--cost-seconds",
+        type=float,
+        default=15.0,
+        help="seconds of the window's own CPU use, replaying progress without training",
     )
     parser.add_argument(
         "--probe-rounds", type=int, default=3, help="window runs with the 10 ms probe timer"
@@ -245,11 +320,12 @@ def main() -> int:
             window_runs.append(rate)
             gui_cpu.append(cpu)
             headless_runs.append(headless(path, args.steps, args.device))
-        pairs = interleaved(path, args.steps, args.device, args.pairs) if args.pairs else []
+        pairs = interleaved(path, args.pair_steps, args.device, args.pairs) if args.pairs else []
         for _ in range(args.probe_rounds):
             rate, late, _ = with_window(path, args.steps, args.device, probe=True)
             probe_runs.append(rate)
             lateness.append(late)
+        cost = window_cost(path, args.cost_seconds, args.device) if args.cost_seconds else None
     lateness = np.concatenate(lateness) if lateness else np.zeros(0)
     base, windowed = float(np.median(headless_runs)), float(np.median(window_runs))
     print(f"workload: medium, {args.steps} timed steps of batch {BATCH}, device {args.device}")
@@ -264,15 +340,22 @@ def main() -> int:
         f"(interquartile {q1:.1%}–{q3:.1%})"
     )
     if pairs:
-        ratios = [w / h for w, h in pairs]
+        ratios = np.array([w / h for w, h in pairs])
         q1, q3 = np.percentile(ratios, [25, 75])
+        low, high = bootstrap_median(ratios)
         print(
-            f"interleaved in one process, {len(pairs)} pairs of {args.steps} steps: window "
+            f"interleaved in one process, {len(pairs)} pairs of {args.pair_steps} steps: window "
             f"{np.median([w for w, _ in pairs]):,.0f}, headless "
             f"{np.median([h for _, h in pairs]):,.0f} samples/s (medians); window / headless "
-            f"per pair: median {np.median(ratios):.1%} (interquartile {q1:.1%}–{q3:.1%})"
+            f"per pair: median {np.median(ratios):.1%} (95 % interval of the median "
+            f"{low:.1%}–{high:.1%}; interquartile {q1:.1%}–{q3:.1%})"
         )
         print(f"  pairs: {', '.join(f'{r:.0%}' for r in ratios)}")
+    if cost is not None:
+        print(
+            f"the window's own CPU while showing a run's progress (no training, "
+            f"{args.cost_seconds:.0f} s): {cost[0]:.1%} of one core, GUI thread {cost[1]:.1%}"
+        )
     print(f"GUI thread CPU while training: {', '.join(f'{c:.0%}' for c in gui_cpu)} of one core")
     print(f"load average at the end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
     if not len(lateness):

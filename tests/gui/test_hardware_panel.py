@@ -229,7 +229,8 @@ def test_in_the_live_view_hardware_redraws_share_the_plots_budget(qtbot, monkeyp
     view.resize(700, 900)
     view.show()
     qtbot.waitExposed(view)
-    view.budget.min_s = 0.5  # at most two redraws a second
+    view.budget.min_s = 0.5  # at most two redraws a second ...
+    view.budget.share = 1.0  # ... whatever they cost (spacing by cost: tests/gui/test_plots.py)
     view.start("classification", time.monotonic(), FakeBackend("0000:3B:00.0"))
     drawn = []
     original = HardwarePanel._redraw

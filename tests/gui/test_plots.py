@@ -73,3 +73,56 @@ def test_frame_budget_spaces_redraws_by_their_cost():
     assert budget.wait(now=20.5) == 0.0
     budget.spent(started=30.0, seconds=0.5)  # never longer than max_s
     assert budget.wait(now=30.0) == pytest.approx(1.0)
+
+
+def test_frame_budget_counts_the_paints_that_follow_a_redraw():
+    from gui.live_view import FrameBudget
+
+    budget = FrameBudget(share=0.05, min_s=0.1, max_s=1.0)
+    budget.spent(started=10.0, seconds=0.002)  # handing the plots their data
+    budget.charge(0.008)  # Qt paints them later: 10 ms in all, so wait 0.2 s
+    assert budget.wait(now=10.0) == pytest.approx(0.2)
+    budget.spent(started=20.0, seconds=0.002)  # a new frame starts from its own cost
+    assert budget.wait(now=20.0) == pytest.approx(0.1)
+
+
+def _paints_per_change(qtbot, settle: bool) -> float:
+    from PySide6.QtCore import QCoreApplication
+
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(600, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    paints = []
+    plot.plot.paint_cost = paints.append
+    if not settle:
+        plot.plot.settle = lambda: None
+    for _ in range(3):
+        QCoreApplication.processEvents()
+    paints.clear()
+    frames, start = 12, 0
+    for _ in range(frames):
+        steps = np.arange(start, start + 50)
+        plot.add_steps(steps, (1.0 / np.sqrt(steps + 1.0)).astype(np.float32))
+        start += 50
+        assert plot.redraw()
+        for _ in range(4):
+            QCoreApplication.processEvents()
+    assert all(seconds >= 0 for seconds in paints)
+    return len(paints) / frames
+
+
+def test_a_live_plot_paints_once_per_data_change(qtbot):
+    """pyqtgraph re-ranges at the start of a paint, which schedules a second paint; settling
+    the range first halves the drawing. Measured both ways so a pyqtgraph change shows."""
+    assert _paints_per_change(qtbot, settle=True) == pytest.approx(1.0, abs=0.2)
+    assert _paints_per_change(qtbot, settle=False) >= 1.8  # what settle() saves
+
+
+def test_importing_gui_keeps_qt_painting_on_the_gui_thread():
+    import os
+
+    import gui  # noqa: F401
+
+    assert "QT_NO_GUI_THREADPOOL" in os.environ
