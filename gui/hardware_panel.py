@@ -18,7 +18,13 @@ from collections import deque
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.hardware import GpuInfo, Sampler, idle_advice, info_from_dict, sample_from_dict
 from engine.hardware.text import device_line, sample_line, summary_line
@@ -135,17 +141,25 @@ class HardwarePanel(QWidget):
             for side in ("left", "bottom"):
                 plot.getAxis(side).enableAutoSIPrefix(False)  # titles carry the units
             self.curves.append([plot.plot(pen=pen, antialias=False) for pen in PENS])
+        for plot in self.plots[1:]:
+            # not plots[0] itself: a view linked to itself stops auto-ranging its x-axis
             plot.setXLink(self.plots[0])
-        chooser = QHBoxLayout()
+        # Side by side, so that each plot keeps a readable height in the live tab; the
+        # chooser and its plot are GPU-only and take the row below.
+        self.chooser = QWidget(objectName="hwChooser")
+        chooser = QHBoxLayout(self.chooser)
+        chooser.setContentsMargins(0, 0, 0, 0)
         chooser.addWidget(QLabel("Also plot:"))
         chooser.addWidget(self.secondary)
         chooser.addStretch(1)
+        row = QHBoxLayout()
+        row.addWidget(self.plots[0])
+        row.addWidget(self.plots[1])
         layout = QVBoxLayout(self)
         for widget in (self.device_label, self.notice_label, self.advisor_label):
             layout.addWidget(widget)
-        layout.addWidget(self.plots[0], 1)
-        layout.addWidget(self.plots[1], 1)
-        layout.addLayout(chooser)
+        layout.addLayout(row, 1)
+        layout.addWidget(self.chooser)
         layout.addWidget(self.plots[2], 1)
         layout.addWidget(self.values_label)
         layout.addWidget(self.summary_label)
@@ -258,6 +272,7 @@ class HardwarePanel(QWidget):
             text += f" · PCI {info.pci_bus_id}"
         self.device_label.setText(text)
         self.secondary.setEnabled(self._mode == "gpu")
+        self.chooser.setVisible(self._mode == "gpu")
         self.plots[2].setVisible(self._mode == "gpu")
         self._show_notice(notice)
 

@@ -94,7 +94,9 @@ class LiveView(QWidget):
 
     def start(self, task: str, t0: float, backend=None) -> None:
         self.loss.set_loss_name(LOSS_LABELS.get(task, "Loss"))
-        self.metric_plot.set_metric_label(METRIC_LABELS.get(task, "Metric"))
+        self.metric_plot.set_metric_label(
+            METRIC_LABELS.get(task, "Metric"), rising=task == "classification"
+        )
         if backend is not None:
             self.hardware.attach(backend)
         self.hardware.run_started(t0)

@@ -222,8 +222,13 @@ class MetricPlot(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot, 1)
 
-    def set_metric_label(self, text: str) -> None:
+    def set_metric_label(self, text: str, rising: bool = False) -> None:
+        """The y-axis label; a ``rising`` metric (accuracy) moves the legend to the bottom
+        corner, out of the way of curves that climb to the top."""
         self.plot.setLabel("left", text)
+        corner = (1, 1) if rising else (1, 0)
+        offset = (-10, -10) if rising else (-10, 10)
+        self.plot.plotItem.legend.anchor(itemPos=corner, parentPos=corner, offset=offset)
 
     def clear(self) -> None:
         self.plot.clear()

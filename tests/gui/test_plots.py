@@ -126,3 +126,22 @@ def test_importing_gui_keeps_qt_painting_on_the_gui_thread():
     import gui  # noqa: F401
 
     assert "QT_NO_GUI_THREADPOOL" in os.environ
+
+
+def test_the_legend_of_a_rising_metric_sits_at_the_bottom(qtbot):
+    """Accuracy climbs to the top of its plot, so its legend goes to the bottom corner."""
+    from PySide6.QtCore import QCoreApplication
+
+    plot = MetricPlot()
+    qtbot.addWidget(plot)
+    plot.resize(600, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.add_epoch(0, {"accuracy": 0.9, "val_accuracy": 0.8})
+    plot.redraw()
+    legend, tops = plot.plot.plotItem.legend, {}
+    for rising in (False, True):
+        plot.set_metric_label("Accuracy", rising=rising)
+        QCoreApplication.processEvents()
+        tops[rising] = legend.mapRectToScene(legend.boundingRect()).top()
+    assert tops[True] > tops[False] + 100  # 300 px tall: the bottom corner, not the top
