@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from engine.hardware import GpuInfo, Sampler, idle_advice, info_from_dict, sample_from_dict
 from engine.hardware.text import device_line, sample_line, summary_line
-from gui.plots import LivePlotWidget, cheap_grid
+from gui.plots import LivePlotWidget, cheap_grid, share_x_range
 
 MAX_POINTS = 7200  # one hour at 2 Hz
 MIB = 1 << 20
@@ -141,9 +141,7 @@ class HardwarePanel(QWidget):
             for side in ("left", "bottom"):
                 plot.getAxis(side).enableAutoSIPrefix(False)  # titles carry the units
             self.curves.append([plot.plot(pen=pen, antialias=False) for pen in PENS])
-        for plot in self.plots[1:]:
-            # not plots[0] itself: a view linked to itself stops auto-ranging its x-axis
-            plot.setXLink(self.plots[0])
+        share_x_range(self.plots)
         # Side by side, so that each plot keeps a readable height in the live tab; the
         # chooser and its plot are GPU-only and take the row below.
         self.chooser = QWidget(objectName="hwChooser")

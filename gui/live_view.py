@@ -23,13 +23,15 @@ METRIC_LABELS = {
 
 
 class FrameBudget:
-    """Spaces redraws so that drawing takes at most ``share`` of a core.
+    """Spaces redraws so that drawing takes about ``share`` of a core at most.
 
     On a small machine a live plot's repaint costs milliseconds, and every millisecond the GUI
     thread draws is taken from training (the worker needs the GIL and the cores). A frame's
     cost is the redraw's own CPU time (``spent``) plus the paints Qt runs after it
-    (``charge``); the wait after a redraw is that cost divided by ``share``, within
-    ``[min_s, max_s]``: a fast machine redraws every ``min_s``, a slow one less often.
+    (``charge``: any paint of a live plot, so a user's resizing also spaces redraws out); the
+    wait after a redraw is that cost divided by ``share``, within ``[min_s, max_s]``: a fast
+    machine redraws every ``min_s``, a slow one less often, and never less than every
+    ``max_s``.
     """
 
     def __init__(self, share: float = 0.02, min_s: float = 0.25, max_s: float = 2.0) -> None:

@@ -269,7 +269,7 @@ class MainWindow(QMainWindow):
 
     def _on_progress(self, batch: dict) -> None:
         self.live.add_progress(batch)
-        self.status.update(batch)
+        self.status.update(batch, at_once=self.session.state == "paused")  # a single step
 
     def _on_finished(self, summary: dict) -> None:
         history = summary.get("history", {})

@@ -101,7 +101,8 @@ class LivePlotWidget(pg.PlotWidget):
         self.paint_cost = None
 
     def settle(self) -> None:
-        self.scene().prepareForPaint()
+        if self.isVisible():  # a hidden plot settles in its first paint once shown
+            self.scene().prepareForPaint()
 
     def paintEvent(self, event) -> None:
         if self.paint_cost is None:
@@ -112,6 +113,33 @@ class LivePlotWidget(pg.PlotWidget):
             super().paintEvent(event)
         finally:
             self.paint_cost(time.thread_time() - started)
+
+
+def share_x_range(plots: list[pg.PlotWidget]) -> None:
+    """Keep the plots' x-ranges equal, whatever their sizes and places on screen.
+
+    ``setXLink`` lines up views that overlap horizontally pixel by pixel instead, so a wide
+    plot under a narrower one would show a longer span than it.
+    """
+    busy = False
+
+    def follower(source):
+        def follow(_view, x_range) -> None:
+            nonlocal busy
+            if busy:
+                return
+            busy = True
+            try:
+                for plot in plots:
+                    if plot is not source:
+                        plot.setXRange(*x_range, padding=0)
+            finally:
+                busy = False
+
+        return follow
+
+    for plot in plots:
+        plot.getViewBox().sigXRangeChanged.connect(follower(plot))
 
 
 def cheap_grid(widget: pg.PlotWidget) -> None:
@@ -224,11 +252,10 @@ class MetricPlot(QWidget):
 
     def set_metric_label(self, text: str, rising: bool = False) -> None:
         """The y-axis label; a ``rising`` metric (accuracy) moves the legend to the bottom
-        corner, out of the way of curves that climb to the top."""
+        right corner (a negative offset anchors it there), out of the way of curves that
+        climb to the top."""
         self.plot.setLabel("left", text)
-        corner = (1, 1) if rising else (1, 0)
-        offset = (-10, -10) if rising else (-10, 10)
-        self.plot.plotItem.legend.anchor(itemPos=corner, parentPos=corner, offset=offset)
+        self.plot.plotItem.legend.setOffset((-10, -10) if rising else (-10, 10))
 
     def clear(self) -> None:
         self.plot.clear()

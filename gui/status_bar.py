@@ -77,13 +77,15 @@ class TrainingStatus:
         self.progress.setValue(0)
         self.epoch.setText(text or "Epoch –")
 
-    def update(self, progress: dict) -> None:
-        """Take the worker's progress. It is shown at once at a new epoch and at the last
-        step, else at most every ``SHOW_EVERY_S``: a held-back one is shown when that is up."""
+    def update(self, progress: dict, at_once: bool = False) -> None:
+        """Take the worker's progress. It is shown at once when ``at_once`` (a single step
+        while paused), at a new epoch and at the last step, else at most every
+        ``SHOW_EVERY_S``: a held-back one is shown when that is up."""
         now, epoch = float(progress["time"]), int(progress["epoch"])
         shown_at, shown_epoch = self._shown
         wait = shown_at + SHOW_EVERY_S - now
-        if wait > 0 and epoch == shown_epoch and int(progress["global_step"]) < self._total_steps:
+        last = int(progress["global_step"]) >= self._total_steps
+        if wait > 0 and not at_once and epoch == shown_epoch and not last:
             self._pending = progress
             if not self._later.isActive():
                 self._later.start(max(1, round(wait * 1000)))

@@ -175,42 +175,63 @@ def _idle(seconds: float) -> None:
 
 
 def interleaved(path: Path, steps: int, device: str, pairs: int) -> list[tuple[float, float]]:
-    """(window, headless) samples/s for ``pairs`` back-to-back segments of ``steps`` steps.
+    """(window, headless) samples/s for ``pairs`` pairs of ``steps``-step segments.
 
     The window trains live; between its segments it is paused and the same process trains a
     second job in a plain loop in the GUI thread (nothing is drawn meanwhile). Each pair is
-    measured within about two seconds, so the machine's slow drift cancels out of its ratio.
+    measured within about two seconds, so the machine's slow drift cancels out of its ratio,
+    and the order alternates (window first, then headless first) so a steady drift does too.
+    Each side warms up for ``WARMUP`` steps before its clock starts, and the window's GUI
+    catches up on what queued while it was paused before the window resumes.
     """
     # each segment, the warm-up after each resume, and what the 10 Hz reports overshoot by
     total = 2 * (steps + WARMUP) * (pairs + 1)
     plain = plain_trainer(path, device, total)
     window, marks = _training_window(path, total, device)
-    window.train()
     progress = window.session.progress
-    wait_until(lambda: marks and marks[-1][0] >= WARMUP, 600, progress)
-    for _ in range(WARMUP):
-        plain.step()
-    plain.drain_losses()
-    results = []
-    for _ in range(pairs):
-        first = marks[-1]
-        until = first[0] + steps
-        wait_until(lambda until=until: marks[-1][0] >= until or not window.is_training(), 600,
-                   progress)  # fmt: skip
-        if not window.is_training():
-            raise SystemExit(f"the window's run ended early, at step {marks[-1][0]}")
-        last = marks[-1]
+
+    def reached(step: int) -> bool:
+        return marks[-1][0] >= step or not window.is_training()
+
+    def pause() -> None:
         window.toggle_pause()
         wait_until(lambda: window.session.state == "paused", 60, window.session.state_changed)
+
+    def window_segment() -> float:
+        _idle(0.3)  # the GUI's backlog from the plain segment, before the window's clock
+        until = marks[-1][0] + WARMUP
+        window.toggle_pause()
+        wait_until(lambda: reached(until), 600, progress)
+        first = marks[-1]
+        wait_until(lambda: reached(first[0] + steps), 600, progress)
+        last = marks[-1]
+        if not window.is_training():
+            raise SystemExit(f"the window's run ended early, at step {last[0]}")
+        pause()
+        return (last[2] - first[2]) / (last[1] - first[1])
+
+    def plain_segment() -> float:
+        for _ in range(WARMUP):
+            plain.step()
+        plain.drain_losses()
+        plain.model.backend.synchronize()
         t0 = time.perf_counter()
         for _ in range(steps):
             plain.step()
         plain.drain_losses()
-        rate = steps * BATCH / (time.perf_counter() - t0)
-        results.append(((last[2] - first[2]) / (last[1] - first[1]), rate))
-        until = marks[-1][0] + WARMUP
-        window.toggle_pause()
-        wait_until(lambda until=until: marks[-1][0] >= until, 600, progress)
+        return steps * BATCH / (time.perf_counter() - t0)
+
+    window.train()
+    wait_until(lambda: marks and marks[-1][0] >= WARMUP, 600, progress)
+    pause()
+    results = []
+    for i in range(pairs):
+        if i % 2 == 0:
+            rate = window_segment()
+            results.append((rate, plain_segment()))
+        else:
+            rate = plain_segment()
+            results.append((window_segment(), rate))
     window.stop()
     wait_until(lambda: not window.is_training(), 600)
     window.close()

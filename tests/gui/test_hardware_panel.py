@@ -58,9 +58,11 @@ def test_live_gpu_plots_update_for_seconds_without_crashing(qtbot):
     assert "0000:3b:00.0" in panel.device_label.text()
     assert panel.notice_label.isHidden() and panel.advisor_label.isHidden()
     assert summary["device"] == "gpu" and summary["energy_j"] > 0
-    for plot in panel.plots:  # the shared x-axis follows the samples as they arrive
+    span = x.max() - x.min()
+    for plot in panel.plots:  # one x-range for all three, following the samples
         low, high = plot.viewRange()[0]
         assert low <= x.min() and high >= x.max() > 2.0, (low, high, x.max())
+        assert high - low <= 1.2 * span, (low, high, span)  # not stretched by its width
     assert summary["joules_per_epoch"] == pytest.approx(summary["energy_j"] / 2)
     assert panel.summary_label.text().startswith("Run: mean GPU")
 

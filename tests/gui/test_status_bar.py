@@ -52,3 +52,11 @@ def test_finish_shows_the_last_progress_held_back(qtbot, status):
     status.idle()
     qtbot.wait(int(SHOW_EVERY_S * 1500))
     assert status.progress.value() == 0  # nothing held back comes back after a reset
+
+
+def test_a_single_step_while_paused_shows_at_once(status):
+    status.start(epochs=2, total_steps=200)
+    now = time.monotonic()
+    status.update(_progress(10, at=now))
+    status.update(_progress(11, at=now + 0.05), at_once=True)  # the Step button, paused
+    assert status.progress.value() == 11
