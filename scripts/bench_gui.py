@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 from engine.data import infer_schema, read_csv  # noqa: E402
 from engine.job import LayerSpec, TrainingJob, TrainSettings, prepare  # noqa: E402
 from gui.app import create_main_window, ensure_app  # noqa: E402
+from gui.worker import EMIT_HZ  # noqa: E402
 
 ROWS, FEATURES, BATCH, WARMUP = 100_000, 50, 256, 20
 SLACK = 400  # steps
@@ -129,8 +130,9 @@ def wait_until(condition, timeout_s: float, signal=None) -> None:
 
 def window_cost(path: Path, seconds: float, device: str) -> tuple[float, float]:
     """(whole process, GUI thread) CPU, in shares of one core, of the window showing a run
-    without training: the session's signals replay a medium run's 10 Hz progress (about 500
-    steps/s). This is what the window takes from training, free of the training's noise."""
+    without training: the session's signals replay a medium run's progress at the worker's
+    rate (about 500 steps/s). This is what the window takes from training, free of the
+    training's noise."""
     from engine.backend import get_backend
 
     window, _ = _training_window(path, 1000, device)
@@ -139,15 +141,15 @@ def window_cost(path: Path, seconds: float, device: str) -> tuple[float, float]:
     info = {"epochs": 50, "total_steps": 50 * per_epoch, "task": "classification", "t0": t0}
     session.started.emit({**info, "backend": get_backend(device)})
     rng = np.random.default_rng(0)
-    step = 0
+    step, per_report = 0, round(500 / EMIT_HZ)
 
     def report():
         nonlocal step
-        steps = np.arange(step, step + 50)
-        step += 50
-        losses = (0.7 * np.exp(-steps / 3000) + 0.05 * rng.random(50)).astype(np.float32)
+        steps = np.arange(step, step + per_report)
+        step += per_report
+        losses = (0.7 * np.exp(-steps / 3000) + 0.05 * rng.random(per_report)).astype("f4")
         epochs = []
-        if step // per_epoch > (step - 50) // per_epoch:
+        if step // per_epoch > (step - per_report) // per_epoch:
             logs = {"loss": 0.3, "accuracy": 0.9, "val_loss": 0.31, "val_accuracy": 0.89}
             epochs = [(step // per_epoch - 1, logs, step)]
         session.progress.emit(
@@ -157,7 +159,7 @@ def window_cost(path: Path, seconds: float, device: str) -> tuple[float, float]:
 
     timer = QTimer()
     timer.timeout.connect(report)
-    timer.start(100)
+    timer.start(round(1000 / EMIT_HZ))
     _idle(3.0)  # the plots fill and the frame budget settles
     cpu, gui, start = time.process_time(), time.thread_time(), time.monotonic()
     _idle(seconds)
@@ -184,7 +186,7 @@ def interleaved(path: Path, steps: int, device: str, pairs: int) -> list[tuple[f
     Each side warms up for ``WARMUP`` steps before its clock starts, and the window's GUI
     catches up on what queued while it was paused before the window resumes.
     """
-    # each segment, the warm-up after each resume, and what the 10 Hz reports overshoot by
+    # each segment, the warm-up after each resume, and what the reports overshoot by
     total = 2 * (steps + WARMUP) * (pairs + 1)
     plain = plain_trainer(path, device, total)
     window, marks = _training_window(path, total, device)
@@ -335,7 +337,8 @@ def main() -> int:
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, folder)
         path = Path(folder) / "medium.csv"
         write_workload(path)
-        headless_runs.append(headless(path, args.steps, args.device))
+        if args.rounds or args.probe_rounds:
+            headless_runs.append(headless(path, args.steps, args.device))
         for _ in range(args.rounds):
             rate, _, cpu = with_window(path, args.steps, args.device, probe=False)
             window_runs.append(rate)
@@ -348,18 +351,21 @@ def main() -> int:
             lateness.append(late)
         cost = window_cost(path, args.cost_seconds, args.device) if args.cost_seconds else None
     lateness = np.concatenate(lateness) if lateness else np.zeros(0)
-    base, windowed = float(np.median(headless_runs)), float(np.median(window_runs))
     print(f"workload: medium, {args.steps} timed steps of batch {BATCH}, device {args.device}")
-    print(f"headless runs:    {', '.join(f'{r:,.0f}' for r in headless_runs)} samples/s")
-    print(f"window-open runs: {', '.join(f'{r:,.0f}' for r in window_runs)} samples/s")
-    print(f"median window open / median headless: {windowed / base:.1%}")
-    # each window run against the mean of the headless runs either side of it
-    paired = [w / ((a + b) / 2) for w, a, b in zip(window_runs, headless_runs, headless_runs[1:])]
-    q1, q3 = np.percentile(paired, [25, 75])
-    print(
-        f"each window run / its neighbouring headless runs: median {np.median(paired):.1%} "
-        f"(interquartile {q1:.1%}–{q3:.1%})"
-    )
+    base = float(np.median(headless_runs)) if headless_runs else math.nan
+    if window_runs:
+        print(f"headless runs:    {', '.join(f'{r:,.0f}' for r in headless_runs)} samples/s")
+        print(f"window-open runs: {', '.join(f'{r:,.0f}' for r in window_runs)} samples/s")
+        print(f"median window open / median headless: {np.median(window_runs) / base:.1%}")
+        # each window run against the mean of the headless runs either side of it
+        paired = [
+            w / ((a + b) / 2) for w, a, b in zip(window_runs, headless_runs, headless_runs[1:])
+        ]
+        q1, q3 = np.percentile(paired, [25, 75])
+        print(
+            f"each window run / its neighbouring headless runs: median {np.median(paired):.1%} "
+            f"(interquartile {q1:.1%}–{q3:.1%})"
+        )
     if pairs:
         ratios = np.array([w / h for w, h in pairs])
         q1, q3 = np.percentile(ratios, [25, 75])
@@ -377,7 +383,10 @@ def main() -> int:
             f"the window's own CPU while showing a run's progress (no training, "
             f"{args.cost_seconds:.0f} s): {cost[0]:.1%} of one core, GUI thread {cost[1]:.1%}"
         )
-    print(f"GUI thread CPU while training: {', '.join(f'{c:.0%}' for c in gui_cpu)} of one core")
+    if gui_cpu:
+        print(
+            f"GUI thread CPU while training: {', '.join(f'{c:.0%}' for c in gui_cpu)} of one core"
+        )
     print(f"load average at the end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
     if not len(lateness):
         return 0
