@@ -93,9 +93,14 @@ def plain_trainer(path: Path, device: str, steps: int):
 
 def headless(path: Path, steps: int, device: str) -> float:
     """Samples per second of ``steps`` trainer steps in a plain loop."""
-    trainer = plain_trainer(path, device, steps)
+    return timed_steps(plain_trainer(path, device, steps), steps)
+
+
+def timed_steps(trainer, steps: int) -> float:
+    """Samples per second of ``steps`` steps of ``trainer``, after ``WARMUP`` untimed ones."""
     for _ in range(WARMUP):
         trainer.step()
+    trainer.drain_losses()
     trainer.model.backend.synchronize()
     t0 = time.perf_counter()
     for _ in range(steps):
@@ -212,17 +217,6 @@ def interleaved(path: Path, steps: int, device: str, pairs: int) -> list[tuple[f
         pause()
         return (last[2] - first[2]) / (last[1] - first[1])
 
-    def plain_segment() -> float:
-        for _ in range(WARMUP):
-            plain.step()
-        plain.drain_losses()
-        plain.model.backend.synchronize()
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            plain.step()
-        plain.drain_losses()
-        return steps * BATCH / (time.perf_counter() - t0)
-
     window.train()
     wait_until(lambda: marks and marks[-1][0] >= WARMUP, 600, progress)
     pause()
@@ -230,9 +224,9 @@ def interleaved(path: Path, steps: int, device: str, pairs: int) -> list[tuple[f
     for i in range(pairs):
         if i % 2 == 0:
             rate = window_segment()
-            results.append((rate, plain_segment()))
+            results.append((rate, timed_steps(plain, steps)))
         else:
-            rate = plain_segment()
+            rate = timed_steps(plain, steps)
             results.append((window_segment(), rate))
     window.stop()
     wait_until(lambda: not window.is_training(), 600)
