@@ -101,8 +101,7 @@ class TrainingStatus:
             self._show(self._pending)
 
     def _show(self, progress: dict) -> None:
-        self._pending = None
-        self._later.stop()
+        self._drop_pending()
         self._shown = (float(progress["time"]), int(progress["epoch"]))
         step = int(progress["global_step"])
         now = float(progress["time"])

@@ -117,7 +117,7 @@ class TrainingWorker(QObject):
                     last_emit = now
                 # No time.sleep(0) to hand the GIL over between steps: each step releases it in
                 # its matrix products anyway, and that sleep cost 6 % of the medium workload's
-                # throughput on 2 cores (scripts/bench_gui.py).
+                # throughput on 2 cores (this worker alternated with a plain loop).
             self._flush()
         except UserError as exc:
             reason = "failed"
