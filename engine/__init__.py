@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import importlib
 
-from engine.backend import Backend, DeviceUnavailableError, get_backend, probe_gpu
-from engine.errors import DataError, ModelFileError, UserError
+from engine.backend import Backend, get_backend, probe_gpu
+from engine.errors import DataError, DeviceUnavailableError, ModelFileError, UserError
 
 __version__ = "0.1.0"
 
 # public name -> module that defines it (imported lazily by __getattr__)
 _LAZY = {
-    "Sequential": "engine.models",
-    "Trainer": "engine.trainer",
-    "StepRecord": "engine.trainer",
-    "EpochResult": "engine.trainer",
-    "TrainingDiverged": "engine.trainer",
+    "Sequential": "engine.nn.models",
+    "Trainer": "engine.nn.trainer",
+    "StepRecord": "engine.nn.trainer",
+    "EpochResult": "engine.nn.trainer",
+    "TrainingDiverged": "engine.errors",
     "GpuOutOfMemory": "engine.errors",
-    "set_random_seed": "engine.seeding",
-    "load_model": "engine.model_file",
+    "set_random_seed": "engine.nn.seeding",
+    "load_model": "engine.io.predictor",
 }
 
 __all__ = [

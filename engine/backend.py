@@ -23,14 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import UserError
+from engine.errors import DeviceUnavailableError
 
 ENV_VAR = "GPU_TRAINER_DEVICE"
 log = logging.getLogger(__name__)
-
-
-class DeviceUnavailableError(UserError, RuntimeError):
-    """The requested device cannot be used; the message says why and what to do."""
 
 
 @dataclass(frozen=True)

@@ -21,3 +21,18 @@ class ModelFileError(UserError, ValueError):
 
 class GpuOutOfMemory(UserError, MemoryError):
     """The GPU ran out of memory; the message names the setting to lower."""
+
+
+class DeviceUnavailableError(UserError, RuntimeError):
+    """The requested device cannot be used; the message says why and what to do."""
+
+
+class TrainingDiverged(UserError, ArithmeticError):
+    """The loss became NaN or infinite; the message names the step."""
+
+    def __init__(self, step: int, learning_rate: float):
+        super().__init__(
+            f"training diverged at step {step}: the loss is not a finite number; "
+            f"lower the learning rate (now {learning_rate:g})"
+        )
+        self.step = step

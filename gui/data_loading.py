@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop, QObject
 
 from engine.data import infer_schema, read_csv
-from engine.samples import sample_paths
+from engine.data.samples import sample_paths
 from gui.dialogs import CSV_FILTER
 from gui.loader import BackgroundTask
 

@@ -21,21 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from engine.data.schema import ROLES, TASKS
+from engine.run.settings import LIMITS, TrainSettings
 from gui.table_model import DataFrameModel
-
-MAX_ONE_HOT = 50
-
-
-def estimated_input_width(schema) -> int:
-    """Encoded feature count: one per numeric column, one per category (capped) otherwise."""
-    width = 0
-    for name in schema.features:
-        info = schema.column(name)
-        if info.dtype == "number":
-            width += 1
-        else:
-            width += min(info.n_unique, MAX_ONE_HOT) + (info.n_unique > MAX_ONE_HOT)
-    return width
 
 
 class DataPanel(QWidget):
@@ -81,8 +68,9 @@ class DataPanel(QWidget):
         self.task_combo.setObjectName("taskCombo")
         self.task_combo.addItems(TASKS)
         self.task_combo.currentTextChanged.connect(self._on_task_changed)
-        self.val_spin = self._fraction("valSplitSpin", 0.15)
-        self.test_spin = self._fraction("testSplitSpin", 0.15)
+        defaults = TrainSettings()
+        self.val_spin = self._fraction("valSplitSpin", defaults.val_split)
+        self.test_spin = self._fraction("testSplitSpin", defaults.test_split)
         self.problems = QListWidget()
         self.problems.setObjectName("problemsList")
         self.problems.setMaximumHeight(110)
@@ -119,7 +107,7 @@ class DataPanel(QWidget):
     def _fraction(self, name: str, value: float) -> QDoubleSpinBox:
         spin = QDoubleSpinBox()
         spin.setObjectName(name)
-        spin.setRange(0.0, 0.5)
+        spin.setRange(*LIMITS["split"])
         spin.setSingleStep(0.05)
         spin.setDecimals(2)
         spin.setValue(value)

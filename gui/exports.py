@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 from PySide6.QtCore import QObject
 
-from engine.atomic import atomic_path
 from engine.errors import UserError
+from engine.io.atomic import atomic_path
 from gui.dialogs import CSV_FILTER, MODEL_FILTER, ONNX_FILTER
 from gui.loader import BackgroundTask
 
@@ -23,7 +23,7 @@ def write_csv_atomically(frame: pd.DataFrame, path: Path) -> None:
 
 def predict_file(model_path: Path, csv_path: Path, out_path: Path) -> tuple[int, Path]:
     """Run a model file on a CSV and save the input columns plus the predictions."""
-    from engine.model_file import load_model
+    from engine.io.predictor import load_model
 
     result = load_model(model_path).annotate(csv_path)
     write_csv_atomically(result, out_path)
@@ -60,8 +60,8 @@ class ExportActions(QObject):
         return path
 
     def export_onnx(self) -> Path | None:
-        """The trained model as an ONNX graph that takes the raw columns (engine.onnx_export)."""
-        from engine.onnx_export import export_onnx
+        """The trained model as an ONNX graph that takes the raw columns (engine.io.onnx_export)."""
+        from engine.io.onnx_export import export_onnx
 
         path = self._ask_path("Export ONNX", ".onnx", ONNX_FILTER)
         if path is None:

@@ -16,11 +16,12 @@ from PySide6.QtWidgets import (
 )
 
 from engine.backend import get_backend, probe_gpu
+from engine.data.pipeline import network_io
 from engine.errors import UserError
-from engine.job import TrainSettings
+from engine.run.settings import LayerSpec, TrainSettings, head_for
 from gui.controls import ControlsBar
 from gui.data_loading import DataLoading
-from gui.data_panel import DataPanel, estimated_input_width
+from gui.data_panel import DataPanel
 from gui.dialogs import Dialogs
 from gui.evaluation import EvaluationView
 from gui.exports import ExportActions
@@ -187,20 +188,12 @@ class MainWindow(QMainWindow):
         return self.loading.load(path, target)
 
     def train_settings(self) -> TrainSettings:
-        values = self.settings_panel.values()
         val_split, test_split = self.data_panel.splits()
         return TrainSettings(
             layers=self.model_panel.layers(),
-            optimizer=values["optimizer"],
-            learning_rate=values["learning_rate"],
-            batch_size=values["batch_size"],
-            epochs=values["epochs"],
-            l2=values["l2"],
-            early_stopping=values["patience"],
-            seed=values["seed"],
-            device=values["device"],
             val_split=val_split,
             test_split=test_split,
+            **self.settings_panel.values(),
         )
 
     def train(self, start_paused: bool = False) -> bool:
@@ -251,15 +244,11 @@ class MainWindow(QMainWindow):
         schema = self.data_panel.schema
         if schema is None or schema.target is None:
             return
-        info = schema.column(schema.target)
-        if schema.task == "regression":
-            outputs, text = 1, "1 unit, linear (regression, mean squared error)"
-        elif info.n_unique <= 2:
-            outputs, text = 1, "1 unit, sigmoid (binary classification)"
-        else:
-            outputs = info.n_unique
-            text = f"{outputs} units, softmax ({outputs} classes)"
-        self.model_panel.set_io(estimated_input_width(schema), outputs, text)
+        n_inputs, n_outputs = network_io(self.data_panel.table.frame, schema)
+        activation, loss, _ = head_for(schema.task, n_outputs)
+        units = f"{n_outputs} unit{'s' if n_outputs > 1 else ''}"
+        text = f"{units}, {activation} ({schema.task}, {loss.replace('_', ' ')})"
+        self.model_panel.set_io(n_inputs, n_outputs, schema.task, text)
 
     def _on_started(self, info: dict) -> None:
         self.status.set_device(info["backend"].describe())
@@ -319,8 +308,6 @@ class MainWindow(QMainWindow):
         self.store.save_training_settings(values)
 
     def _restore_layers(self) -> None:
-        from engine.job import LayerSpec
-
         layers = self.store.training_settings().get("layers")
         try:
             specs = [LayerSpec(**layer) for layer in layers or []]

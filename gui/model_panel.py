@@ -17,18 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.activations import ACTIVATIONS as ENGINE_ACTIVATIONS
-from engine.job import LayerSpec
-
-# softmax only makes sense as the output layer, which the task decides
-ACTIVATIONS = tuple(name for name in ENGINE_ACTIVATIONS if name != "softmax")
-DEFAULT_LAYERS = ((32, "relu", 0.0), (16, "relu", 0.0))
-
-
-def count_params(n_inputs: int, hidden: list[int], n_outputs: int) -> int:
-    """Weights and biases of a stack of Dense layers: sum of (fan_in + 1) * fan_out."""
-    sizes = [n_inputs, *hidden, n_outputs]
-    return sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+from engine.run.model_factory import count_params
+from engine.run.settings import HIDDEN_ACTIVATIONS, LIMITS, LayerSpec, TrainSettings
 
 
 class ModelPanel(QWidget):
@@ -67,8 +57,9 @@ class ModelPanel(QWidget):
 
         self._n_inputs = 0
         self._n_outputs = 1
+        self._task = "classification"
         self._output_text = "set by the task"
-        self.set_layers([LayerSpec(*row) for row in DEFAULT_LAYERS])
+        self.set_layers(TrainSettings().layers)
         self.changed.connect(self._update_labels)
 
     def _button(self, text: str, name: str, slot) -> QPushButton:
@@ -96,7 +87,7 @@ class ModelPanel(QWidget):
     def add_layer(self, row: LayerSpec | None = None, at: int | None = None) -> None:
         at = self.table.rowCount() if at is None else at
         if row is None:
-            row = self.layers()[at - 1] if at > 0 else LayerSpec(32, "relu", 0.0)
+            row = self.layers()[at - 1] if at > 0 else TrainSettings().layers[0]
         self._insert_row(at, row)
         self.table.selectRow(at)
         self.changed.emit()
@@ -126,15 +117,16 @@ class ModelPanel(QWidget):
     def _insert_row(self, at: int, row: LayerSpec) -> None:
         self.table.insertRow(at)
         units = QSpinBox()
-        units.setRange(1, 65536)
+        units.setRange(*LIMITS["units"])
         units.setValue(int(row.units))
         units.valueChanged.connect(self.changed)
         activation = QComboBox()
-        activation.addItems(ACTIVATIONS)
-        activation.setCurrentText(row.activation if row.activation in ACTIVATIONS else "relu")
+        activation.addItems(HIDDEN_ACTIVATIONS)
+        known = row.activation in HIDDEN_ACTIVATIONS
+        activation.setCurrentText(row.activation if known else TrainSettings().layers[0].activation)
         activation.currentTextChanged.connect(self.changed)
         dropout = QDoubleSpinBox()
-        dropout.setRange(0.0, 0.95)
+        dropout.setRange(*LIMITS["dropout"])
         dropout.setSingleStep(0.05)
         dropout.setDecimals(2)
         dropout.setValue(float(row.dropout))
@@ -144,13 +136,15 @@ class ModelPanel(QWidget):
         self.table.setCellWidget(at, 2, dropout)
 
     # --- the derived parts ----------------------------------------------------------------
-    def set_io(self, n_inputs: int, n_outputs: int, output_text: str) -> None:
-        """Input width (after encoding) and the task's output layer, for the labels."""
-        self._n_inputs, self._n_outputs, self._output_text = n_inputs, n_outputs, output_text
+    def set_io(self, n_inputs: int, n_outputs: int, task: str, output_text: str) -> None:
+        """Input width (after encoding), outputs and task, for the labels."""
+        self._n_inputs, self._n_outputs, self._task = n_inputs, n_outputs, task
+        self._output_text = output_text
         self._update_labels()
 
     def param_count(self) -> int:
-        return count_params(self._n_inputs, [r.units for r in self.layers()], self._n_outputs)
+        settings = TrainSettings(layers=self.layers())
+        return count_params(self._n_inputs, self._n_outputs, self._task, settings)
 
     def _update_labels(self) -> None:
         self.output_label.setText(f"Output layer: {self._output_text}")

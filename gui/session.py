@@ -9,7 +9,9 @@ import time
 from PySide6.QtCore import QObject, Signal
 
 from engine.errors import UserError
-from engine.job import TrainingJob, TrainSettings, prepare
+from engine.run.job import TrainingJob
+from engine.run.prepare import prepare
+from engine.run.settings import TrainSettings
 from gui.loader import BackgroundTask
 from gui.worker import TrainingController
 

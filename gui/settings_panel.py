@@ -1,4 +1,6 @@
-"""Training settings: optimizer, learning rate, batch size, epochs, L2, patience, seed, device."""
+"""Training settings: optimizer, learning rate, batch size, epochs, L2, patience, seed, device.
+
+Every default, choice and range comes from :mod:`engine.run.settings`, as the CLI's do."""
 
 from __future__ import annotations
 
@@ -12,24 +14,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-OPTIMIZERS = ("adam", "sgd", "rmsprop")
-DEVICES = (("Automatic", "auto"), ("CPU (NumPy)", "cpu"), ("GPU (CuPy)", "gpu"))
-DEFAULTS = {
-    "optimizer": "adam",
-    "learning_rate": 1e-3,
-    "batch_size": 32,
-    "epochs": 50,
-    "l2": 0.0,
-    "patience": 0,
-    "seed": 0,
-    "device": "auto",
-}
+from engine.run.settings import DEVICES, LIMITS, OPTIMIZERS, TrainSettings
+
+# the panel's share of the settings: TrainSettings' fields and their defaults
+FIELDS = ("optimizer", "learning_rate", "batch_size", "epochs", "l2", "early_stopping", "seed",
+          "device")  # fmt: skip
+DEFAULTS = {name: getattr(TrainSettings(), name) for name in FIELDS}
 
 
 class SettingsPanel(QWidget):
     """The hyperparameters as a form; ``values()`` / ``set_values()`` use plain dicts."""
 
-    changed = Signal()
     learning_rate_changed = Signal(float)
 
     def __init__(self, gpu_usable: bool, gpu_reason: str | None, parent=None) -> None:
@@ -40,21 +35,21 @@ class SettingsPanel(QWidget):
         self.learning_rate_spin = QDoubleSpinBox()
         self.learning_rate_spin.setObjectName("learningRateSpin")
         self.learning_rate_spin.setDecimals(6)
-        self.learning_rate_spin.setRange(1e-6, 10.0)
+        self.learning_rate_spin.setRange(*LIMITS["learning_rate"])
         self.learning_rate_spin.setSingleStep(1e-4)
-        self.batch_size_spin = self._spin("batchSizeSpin", 1, 1 << 20)
-        self.epochs_spin = self._spin("epochsSpin", 1, 1_000_000)
+        self.batch_size_spin = self._spin("batchSizeSpin", *LIMITS["batch_size"])
+        self.epochs_spin = self._spin("epochsSpin", *LIMITS["epochs"])
         self.l2_spin = QDoubleSpinBox()
         self.l2_spin.setObjectName("l2Spin")
         self.l2_spin.setDecimals(6)
-        self.l2_spin.setRange(0.0, 10.0)
+        self.l2_spin.setRange(*LIMITS["l2"])
         self.l2_spin.setSingleStep(1e-4)
-        self.patience_spin = self._spin("patienceSpin", 0, 10_000)
+        self.patience_spin = self._spin("patienceSpin", *LIMITS["early_stopping"])
         self.patience_spin.setSpecialValueText("off")
         self.patience_spin.setToolTip(
             "Stop when the validation loss has not improved for this many epochs"
         )
-        self.seed_spin = self._spin("seedSpin", 0, 2**31 - 1)
+        self.seed_spin = self._spin("seedSpin", *LIMITS["seed"])
         self.device_combo = QComboBox()
         self.device_combo.setObjectName("deviceCombo")
         for text, key in DEVICES:
@@ -73,12 +68,6 @@ class SettingsPanel(QWidget):
         form.addRow("Device", self.device_combo)
 
         self.set_values(DEFAULTS)
-        for spin in (self.batch_size_spin, self.epochs_spin, self.patience_spin, self.seed_spin):
-            spin.valueChanged.connect(self.changed)
-        self.l2_spin.valueChanged.connect(self.changed)
-        self.optimizer_combo.currentTextChanged.connect(self.changed)
-        self.device_combo.currentIndexChanged.connect(self.changed)
-        self.learning_rate_spin.valueChanged.connect(self.changed)
         self.learning_rate_spin.valueChanged.connect(self.learning_rate_changed)
 
     def _spin(self, name: str, low: int, high: int) -> QSpinBox:
@@ -107,7 +96,7 @@ class SettingsPanel(QWidget):
             "batch_size": self.batch_size_spin.value(),
             "epochs": self.epochs_spin.value(),
             "l2": self.l2_spin.value(),
-            "patience": self.patience_spin.value(),
+            "early_stopping": self.patience_spin.value(),
             "seed": self.seed_spin.value(),
             "device": self.device_combo.currentData(),
         }
@@ -122,7 +111,7 @@ class SettingsPanel(QWidget):
             self.batch_size_spin.setValue(int(merged["batch_size"]))
             self.epochs_spin.setValue(int(merged["epochs"]))
             self.l2_spin.setValue(float(merged["l2"]))
-            self.patience_spin.setValue(int(merged["patience"]))
+            self.patience_spin.setValue(int(merged["early_stopping"]))
             self.seed_spin.setValue(int(merged["seed"]))
         except (TypeError, ValueError):
             return

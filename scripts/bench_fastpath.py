@@ -23,7 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.bench import WORKLOADS, engine_samples_per_s, torch_samples_per_s  # noqa: E402
+from engine.bench.timing import engine_samples_per_s, torch_samples_per_s  # noqa: E402
+from engine.bench.workloads import WORKLOADS  # noqa: E402
 
 
 class Utilization:

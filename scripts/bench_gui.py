@@ -44,7 +44,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.data import infer_schema, read_csv  # noqa: E402
-from engine.job import LayerSpec, TrainingJob, TrainSettings, prepare  # noqa: E402
+from engine.run.job import TrainingJob  # noqa: E402
+from engine.run.prepare import prepare  # noqa: E402
+from engine.run.settings import LayerSpec, TrainSettings  # noqa: E402
 from gui.app import create_main_window, ensure_app  # noqa: E402
 from gui.worker import EMIT_HZ  # noqa: E402
 
@@ -249,7 +251,7 @@ def _training_window(path: Path, steps: int, device: str):
             "batch_size": BATCH,
             "epochs": s.epochs,
             "learning_rate": 1e-3,
-            "patience": 0,
+            "early_stopping": 0,
             "device": device,
         }
     )

@@ -9,7 +9,7 @@ is its own:
   -> ``infer_schema`` -> ``engine.job.prepare`` (split, preprocessing fitted on the
   training rows, the train/val/test arrays the trainer takes: standardised float32 numbers
   and, per categorical column, the index of its one-hot column, which the trainer expands
-  batch by batch on the device; see ``engine.features``).
+  batch by batch on the device; see ``engine.encoded_rows``).
 
 The categorical columns have 2, 3, 5, 8, 12, 16, 20, 25 and 30 categories with Zipf-like
 frequencies (the k-th most common in proportion to 1/k), as names, codes and product types
@@ -74,7 +74,7 @@ def measure(kind: str, path: str) -> dict:
     import pandas as pd
 
     from engine.data import infer_schema, read_csv
-    from engine.job import prepare
+    from engine.run.prepare import prepare
 
     start, cpu_start = time.perf_counter(), time.process_time()
     if kind == "pandas":

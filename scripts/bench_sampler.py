@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.hardware import Sampler  # noqa: E402
-from tests.engine.fake_nvml import FakeGpu, FakeNvml, NVMLError_LibraryNotFound  # noqa: E402
+from tests.engine.hardware.fake_nvml import FakeGpu, FakeNvml, NVMLError_LibraryNotFound  # noqa: E402
 
 
 def cost(sampler: Sampler, seconds: float) -> dict:

@@ -18,7 +18,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.backend import get_backend, probe_gpu  # noqa: E402
-from engine.bench import WORKLOADS, run_benchmark  # noqa: E402
+from engine.bench.timing import run_benchmark  # noqa: E402
+from engine.bench.workloads import WORKLOADS  # noqa: E402
 
 
 def environment() -> dict:

@@ -40,7 +40,7 @@ def medium_workload(rows: int, features: int = 50, seed: int = 0):
 def build_model(device: str, features: int):
     """256-256 ReLU, sigmoid out, BCE, Adam."""
     from engine import Sequential
-    from engine.layers import Dense
+    from engine.nn.layers import Dense
 
     model = Sequential(device=device)
     model.add(Dense(256, activation="relu", input_dim=features))
@@ -52,7 +52,7 @@ def build_model(device: str, features: int):
 
 def train(backend, sampler: Sampler, args) -> dict:
     """Train while the sampler runs; returns what ran, when, and the per-epoch logs."""
-    from engine.trainer import Trainer
+    from engine.nn.trainer import Trainer
 
     x, y = medium_workload(args.rows)
     model = build_model(backend.device, x.shape[1])

@@ -21,8 +21,8 @@ from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.job import LayerSpec  # noqa: E402
-from engine.samples import sample_paths  # noqa: E402
+from engine.data.samples import sample_paths  # noqa: E402
+from engine.run.settings import LayerSpec  # noqa: E402
 from gui.app import create_main_window, ensure_app  # noqa: E402
 
 SECONDS = 8.0
@@ -58,7 +58,7 @@ def shoot(app, out: Path) -> bool:
     # a small regularised network, so the curves stay readable over hundreds of epochs
     window.model_panel.set_layers([LayerSpec(32, "relu", 0.2), LayerSpec(16, "relu", 0.2)])
     window.settings_panel.set_values(
-        {"epochs": 2000, "batch_size": 32, "learning_rate": 3e-4, "l2": 1e-3, "patience": 0}
+        {"epochs": 2000, "batch_size": 32, "learning_rate": 3e-4, "l2": 1e-3, "early_stopping": 0}
     )
     epochs_seen = [0]
     window.session.progress.connect(lambda batch: epochs_seen.__setitem__(0, batch["epoch"]))

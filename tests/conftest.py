@@ -27,6 +27,6 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def sample_dir():
-    from engine.samples import sample_paths
+    from engine.data.samples import sample_paths
 
     return sample_paths()[0].parent

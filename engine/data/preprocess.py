@@ -19,8 +19,9 @@ import pandas as pd
 import pyarrow as pa
 
 from engine.data.schema import Schema
+from engine.data.values import MISSING, category_name
+from engine.encoded_rows import EncodedRows
 from engine.errors import DataError
-from engine.features import EncodedRows
 
 OTHER = "(other)"
 MAX_ONE_HOT = 50  # categories beyond the 50 most frequent share the 'other' column
@@ -48,6 +49,15 @@ class CategoricalStats:
     @property
     def width(self) -> int:
         return len(self.categories) + (1 if self.pooled else 0)
+
+    def slots(self) -> dict[str, int]:
+        """Category name -> its column within this block: the pooled ones share the 'other'
+        column, and ``MISSING`` ("") takes the most frequent category's. A name not in
+        here is a category unseen in training (no column)."""
+        slot = {c: i for i, c in enumerate(self.categories)}
+        slot.update({c: len(self.categories) for c in self.pooled})
+        slot[MISSING] = slot[self.most_frequent]
+        return slot
 
 
 class _Scratch:
@@ -122,6 +132,18 @@ class Preprocessor:
             [f[1] for f in fitted_numbers], [f[1] for f in fitted_texts], parts
         )
         return self, encoded
+
+    @staticmethod
+    def width_for(frame: pd.DataFrame, schema: Schema) -> int:
+        """The network's input width that fitting on all of ``frame`` gives, without fitting
+        the numbers (for a parameter count before training)."""
+        width = 0
+        for name in schema.features:
+            if schema.column(name).dtype == "number":
+                width += 1
+            else:
+                width += _fit_categorical(name, *_named_codes(frame[name]), None).width
+        return width
 
     @property
     def input_columns(self) -> list[str]:
@@ -208,15 +230,6 @@ class Preprocessor:
             [NumericStats(**s) for s in data["numeric"]],
             [CategoricalStats(**s) for s in data["categorical"]],
         )
-
-
-def category_name(value) -> str:
-    """The text a category is known by: 'yes', 'true', '3' (for 3.0), stripped."""
-    if isinstance(value, bool | np.bool_):
-        return "true" if value else "false"
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    return str(value).strip()
 
 
 def _numbers(column: pd.Series) -> np.ndarray:
@@ -325,9 +338,7 @@ def _fit_categorical(name: str, codes: np.ndarray, names: list[str], rows) -> Ca
 
 
 def _output_slots(names: list[str], stats: CategoricalStats) -> np.ndarray:
-    """Per code (and -1, missing, last: the most frequent), the one-hot column within this
-    column's block to set; -1 for a category unseen in training."""
-    slot = {c: i for i, c in enumerate(stats.categories)}
-    slot.update({c: len(stats.categories) for c in stats.pooled})
-    targets = [slot.get(n, -1) for n in names] + [slot.get(stats.most_frequent, -1)]
-    return np.array(targets, dtype=np.int32)
+    """Per code (and -1, missing, last), the one-hot column within this column's block to
+    set; -1 for a category unseen in training."""
+    slot = stats.slots()
+    return np.array([slot.get(n, -1) for n in [*names, MISSING]], dtype=np.int32)

@@ -23,10 +23,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from engine.data.values import MISSING_MARKERS
 from engine.errors import DataError
 
 DELIMITERS = (",", ";", "\t", "|")
-MISSING_MARKERS = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "?", "-", "#N/A")
 SAMPLE_BYTES = 1 << 20
 MAX_DICTIONARY = 1000  # text columns with at most this many distinct values: Categorical
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}

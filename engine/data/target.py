@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.data.preprocess import category_name
+from engine.data.values import category_name
 from engine.errors import DataError
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from engine.atomic import write_bytes
 from engine.hardware.samples import info_from_dict, info_to_dict, sample_from_dict, sample_to_dict
+from engine.io.atomic import write_bytes
 
 FORMAT = "gpu-trainer-telemetry/1"
 

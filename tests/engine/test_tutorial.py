@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.samples import sample_paths
+from engine.data.samples import sample_paths
 
 
 def test_breast_cancer_tutorial(capsys):

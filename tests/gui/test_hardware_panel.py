@@ -10,7 +10,7 @@ import pytest
 
 from engine.hardware import IDLE_ADVICE, Sampler, read_recording, recording, write_recording
 from gui.hardware_panel import HardwarePanel
-from tests.engine.fake_nvml import FakeClock, FakeGpu, FakeNvml, NVMLError_LibraryNotFound
+from tests.engine.hardware.fake_nvml import FakeClock, FakeGpu, FakeNvml, NVMLError_LibraryNotFound
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

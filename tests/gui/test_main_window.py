@@ -159,7 +159,7 @@ def test_gpu_choice_reflects_the_probe(window):
 
 
 def test_training_settings_and_layers_are_remembered(qtbot):
-    from engine.job import LayerSpec
+    from engine.run.settings import LayerSpec
     from gui.app import create_main_window
 
     first = create_main_window()

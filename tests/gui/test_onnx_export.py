@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.model_file import load_model
-from engine.onnx_export import onnx_feeds
+from engine.io.onnx_export import onnx_feeds
+from engine.io.predictor import load_model
 
 ort = pytest.importorskip("onnxruntime")
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from PySide6.QtCore import Qt
 
-from engine.model_file import load_model
+from engine.io.predictor import load_model
 
 CLICK = Qt.MouseButton.LeftButton
 

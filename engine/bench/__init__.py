@@ -1,0 +1,1 @@
+"""Benchmarks: the reference workloads and their side-by-side timing against PyTorch."""

@@ -1,0 +1,181 @@
+"""``gpu-trainer train DATA.csv``: read, prepare, train with a progress bar, test, save."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+from engine.errors import UserError
+from engine.run.settings import HIDDEN_ACTIVATIONS, OPTIMIZERS, LayerSpec, TrainSettings
+
+_DEFAULTS = TrainSettings()
+
+
+def add_arguments(parser) -> None:
+    d = _DEFAULTS
+    layers = ",".join(str(layer.units) for layer in d.layers)
+    parser.add_argument("data", type=Path, help="the CSV to train on")
+    parser.add_argument("--target", help="column to predict (default: the last column)")
+    parser.add_argument("--out", type=Path, help="model file to write (default: DATA.safetensors)")
+    parser.add_argument("--task", choices=("classification", "regression"), help="override")
+    parser.add_argument("--ignore", action="append", default=[], metavar="COL", help="skip COL")
+    parser.add_argument("--layers", default=layers, help=f"hidden units (default: {layers})")
+    parser.add_argument("--activation", default=d.layers[0].activation,
+                        help=f"{', '.join(HIDDEN_ACTIVATIONS)} (default: %(default)s)")  # fmt: skip
+    parser.add_argument("--dropout", type=float, default=d.layers[0].dropout)
+    parser.add_argument("--optimizer", default=d.optimizer,
+                        help=f"{', '.join(OPTIMIZERS)} (default: %(default)s)")  # fmt: skip
+    parser.add_argument("--lr", type=float, default=d.learning_rate, help="learning rate")
+    parser.add_argument("--batch-size", type=int, default=d.batch_size)
+    parser.add_argument("--epochs", type=int, default=d.epochs)
+    parser.add_argument("--l2", type=float, default=d.l2)
+    parser.add_argument("--val-split", type=float, default=d.val_split)
+    parser.add_argument("--test-split", type=float, default=d.test_split)
+    parser.add_argument(
+        "--early-stopping",
+        type=int,
+        default=d.early_stopping,
+        metavar="PATIENCE",
+        help=f"epochs without a better validation loss before stopping; 0 = off "
+        f"(default: {d.early_stopping})",
+    )
+    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--device", default=d.device, help="auto, cpu, gpu or gpu:N")
+    parser.add_argument("--delimiter", help="CSV delimiter (default: detected)")
+    parser.add_argument("--decimal", help="decimal mark (default: detected)")
+    parser.add_argument("--encoding", help="file encoding (default: detected)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object, no progress")
+
+
+def settings_from(args) -> TrainSettings:
+    try:
+        units = [int(u) for u in str(args.layers).split(",") if u.strip()]
+    except ValueError:
+        raise UserError(f"--layers {args.layers!r}: give unit counts like 64,32") from None
+    layers = [LayerSpec(u, args.activation, args.dropout) for u in units]
+    settings = TrainSettings(
+        layers=layers,
+        optimizer=args.optimizer,
+        learning_rate=args.lr,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        l2=args.l2,
+        early_stopping=args.early_stopping,
+        seed=args.seed,
+        device=args.device,
+        val_split=args.val_split,
+        test_split=args.test_split,
+    )
+    settings.check()
+    return settings
+
+
+def run(args) -> int:
+    from engine.data import infer_schema, read_csv
+    from engine.run.job import TrainingJob
+    from engine.run.prepare import prepare
+
+    settings = settings_from(args)
+    out = args.out or args.data.with_suffix(".safetensors")
+    if not out.parent.resolve().is_dir():
+        raise UserError(f"--out {out}: folder {out.parent} does not exist; create it first")
+    if out.is_dir():
+        raise UserError(
+            f"--out {out}: is a folder; give a file name such as {out / 'model.safetensors'}"
+        )
+    table = read_csv(args.data, args.delimiter, args.decimal, args.encoding)
+    schema = infer_schema(table.frame, target=args.target, source=table.name)
+    for name in args.ignore:
+        schema = schema.with_role(name, "ignored")
+    if args.task:
+        schema = schema.with_task(args.task)
+    data = prepare(table, schema, settings)
+    job = TrainingJob(data, settings)
+    if not args.json:
+        for note in [*data.notes, *schema.problems]:
+            print(f"note: {note}", file=sys.stderr)
+        print(_summary(job), file=sys.stderr)
+    start = time.monotonic()
+    job.run(None if args.json else Progress(job.trainer, sys.stderr).update)
+    seconds = time.monotonic() - start
+    metrics = job.evaluate()
+    job.save(out, metrics=metrics)
+    result = {
+        "model": str(out),
+        "task": data.task,
+        "target": schema.target,
+        "rows": {"train": len(data.x_train), "val": len(data.x_val), "test": len(data.x_test)},
+        "epochs": len(job.trainer.history.get("loss", [])),
+        "stopped_early": job.stopped_early,
+        "seconds": round(seconds, 3),
+        "device": job.model.backend.device,
+        "test": {k: v for k, v in metrics.items() if k not in ("y_true", "y_pred")},
+    }
+    print(json.dumps(_finite(result), allow_nan=False) if args.json else _report(result))
+    return 0
+
+
+def _finite(value):
+    """``value`` with NaN and ±inf as None: strict JSON has no literal for them."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _summary(job) -> str:
+    data, backend = job.data, job.model.backend
+    return (
+        f"training {data.task} of {data.pipeline.target_name!r}: "
+        f"{len(data.x_train):,} training rows, {data.n_inputs} inputs, "
+        f"{job.model.count_params():,} parameters on {backend.describe()}"
+    )
+
+
+def _report(result: dict) -> str:
+    test = result["test"]
+    if result["task"] == "classification":
+        line = f"test accuracy {test['accuracy']:.4f}, macro F1 {test['macro_f1']:.4f}"
+    else:
+        line = f"test MAE {test['mae']:.4g}, RMSE {test['rmse']:.4g}, R² {test['r2']:.4f}"
+    stopped = " (early stopping)" if result["stopped_early"] else ""
+    return (
+        f"{line} on {test['n']:,} rows\n"
+        f"{result['epochs']} epochs{stopped} in {result['seconds']:.1f} s; "
+        f"model written to {result['model']}"
+    )
+
+
+class Progress:
+    """A tqdm bar over the run's samples on a terminal (rate and ETA included); one line
+    per epoch elsewhere, such as a log file."""
+
+    def __init__(self, trainer, stream):
+        from tqdm import tqdm
+
+        self.trainer, self.stream, self.start = trainer, stream, time.monotonic()
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.epochs = trainer.total_steps // max(1, trainer.steps_per_epoch)
+        self.bar = tqdm(
+            total=self.epochs * trainer.n, unit="samples", unit_scale=True, file=stream,
+            disable=not self.tty, dynamic_ncols=True, mininterval=0.1, leave=True,
+        )  # fmt: skip
+
+    def update(self, record) -> None:
+        self.bar.update(record.samples)
+        if record.epoch_end is not None:
+            logs = " ".join(f"{k} {v:.4g}" for k, v in record.epoch_end.logs.items() if k != "lr")
+            label = f"epoch {record.epoch + 1}/{self.epochs}"
+            self.bar.set_description_str(label, refresh=False)
+            self.bar.set_postfix_str(logs, refresh=False)
+            if not self.tty:
+                elapsed = time.monotonic() - self.start
+                print(f"{label} {logs} | {elapsed:.1f} s", file=self.stream, flush=True)
+        if self.trainer.done:
+            self.bar.close()

@@ -1,0 +1,102 @@
+"""A model file loaded for prediction: raw rows in, labels with probabilities (or values) out."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from engine.data.pipeline import Pipeline
+from engine.errors import DataError, ModelFileError
+from engine.io.model_file import read_model_file
+from engine.nn.models import Sequential
+
+
+class Predictor:
+    """A loaded model: ``predict`` raw rows into labels with probabilities, or values."""
+
+    def __init__(self, path: Path, weights: list[np.ndarray], sections: dict, device="cpu"):
+        self.path = path
+        self.metadata = sections
+        try:
+            self.pipeline = Pipeline.from_sections(sections)
+        except (KeyError, TypeError, ValueError):
+            raise ModelFileError(
+                f"{path.name}: the model file's metadata is incomplete; train it again"
+            ) from None
+        try:
+            self.model = Sequential.from_config(sections["architecture"], device=device)
+            # a fixed seed: loading must not draw from the process-wide one
+            self.model.build(np.shape(weights[0])[0] if weights else None, seed=0)
+            self.model.set_weights(weights)
+        except Exception as exc:
+            raise ModelFileError(
+                f"{path.name}: the network in the model file cannot be rebuilt ({exc})"
+            ) from None
+
+    @property
+    def task(self) -> str:
+        return self.pipeline.task
+
+    @property
+    def labels(self) -> list:
+        return self.pipeline.labels
+
+    @property
+    def target_name(self) -> str:
+        return self.pipeline.target_name
+
+    @property
+    def input_columns(self) -> list[str]:
+        """Raw columns a prediction needs; others are ignored."""
+        return self.pipeline.input_columns
+
+    @property
+    def metrics(self) -> dict:
+        return self.metadata["metrics"]
+
+    @property
+    def prediction_columns(self) -> list[str]:
+        return self.pipeline.prediction_columns
+
+    def predict(self, data) -> pd.DataFrame:
+        """Rows of a DataFrame, CsvTable or CSV path -> ``predicted_<target>`` and, for
+        classes, one ``probability_<label>`` column per class, on the rows' index."""
+        return self._predict(*_frame(data))
+
+    def _predict(self, frame: pd.DataFrame, source: str) -> pd.DataFrame:
+        outputs = self.model.predict(self.pipeline.encode(frame, source))
+        return self.pipeline.predictions(outputs, index=frame.index)
+
+    def annotate(self, data) -> pd.DataFrame:
+        """The input rows with the prediction columns appended (replacing any of the same
+        name), as ``gpu-trainer predict`` and the app's Predict CSV write them."""
+        frame, source = _frame(data)
+        predictions = self._predict(frame, source)
+        rows = frame.drop(columns=[c for c in predictions.columns if c in frame.columns])
+        return rows.join(predictions)
+
+    def __repr__(self) -> str:
+        return f"Predictor({self.path.name!r}, task={self.task!r}, target={self.target_name!r})"
+
+
+def _frame(data) -> tuple[pd.DataFrame, str]:
+    from engine.data.reader import CsvTable, read_csv
+
+    if isinstance(data, pd.DataFrame):
+        return data, "the data"
+    if isinstance(data, CsvTable):
+        return data.frame, data.name
+    if isinstance(data, str | os.PathLike):
+        table = read_csv(data)
+        return table.frame, table.name
+    raise DataError(f"cannot predict from a {type(data).__name__}; pass a DataFrame or CSV path")
+
+
+def load_model(path, device: str = "cpu") -> Predictor:
+    """Load a model file for prediction (on the CPU unless ``device`` says otherwise)."""
+    path = Path(path)
+    weights, sections = read_model_file(path)
+    return Predictor(path, weights, sections, device=device)

@@ -1,0 +1,123 @@
+"""Every training default and every option list, in one place.
+
+The app's initial values and combo boxes, ``gpu-trainer train``'s defaults and the model
+factory all read this module, so the same CSV trains the same model from the app and the
+command line. Imports NumPy only (``gpu-trainer train --help`` reads it).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+from engine.errors import UserError
+from engine.nn.activations import ACTIVATIONS
+from engine.nn.optimizers import OPTIMIZERS as _OPTIMIZER_CLASSES
+
+# -- option lists ---------------------------------------------------------------------------
+OPTIMIZERS: tuple[str, ...] = tuple(_OPTIMIZER_CLASSES)
+# softmax only makes sense as the output layer, which the task decides
+HIDDEN_ACTIVATIONS: tuple[str, ...] = tuple(name for name in ACTIVATIONS if name != "softmax")
+# (label, value) for the device choice; "gpu:N" is accepted as well
+DEVICES: tuple[tuple[str, str], ...] = (
+    ("Automatic", "auto"),
+    ("CPU (NumPy)", "cpu"),
+    ("GPU (CuPy)", "gpu"),
+)
+# the output layer and loss each kind of target gets: (activation, loss, metric)
+HEADS: dict[str, tuple[str, str, str]] = {
+    "regression": ("linear", "mse", "mae"),
+    "binary": ("sigmoid", "binary_crossentropy", "accuracy"),
+    "multiclass": ("softmax", "categorical_crossentropy", "accuracy"),
+}
+# what the app's inputs allow: (lowest, highest)
+LIMITS: dict[str, tuple[float, float]] = {
+    "units": (1, 65_536),
+    "dropout": (0.0, 0.95),
+    "learning_rate": (1e-6, 10.0),
+    "batch_size": (1, 1 << 20),
+    "epochs": (1, 1_000_000),
+    "l2": (0.0, 10.0),
+    "early_stopping": (0, 10_000),
+    "seed": (0, 2**31 - 1),
+    "split": (0.0, 0.5),
+}
+
+
+def head_for(task: str, n_outputs: int) -> tuple[str, str, str]:
+    """``(activation, loss, metric)`` of the output layer for ``task`` with ``n_outputs``."""
+    if task == "regression":
+        return HEADS["regression"]
+    return HEADS["binary" if n_outputs == 1 else "multiclass"]
+
+
+# -- the settings of one run ----------------------------------------------------------------
+@dataclass
+class LayerSpec:
+    """One hidden layer: Dense(units, activation), then Dropout(dropout) when above 0."""
+
+    units: int
+    activation: str = "relu"
+    dropout: float = 0.0
+
+
+DEFAULT_LAYERS: tuple[tuple[int, str, float], ...] = ((64, "relu", 0.0), (32, "relu", 0.0))
+
+
+def _default_layers() -> list[LayerSpec]:
+    return [LayerSpec(*row) for row in DEFAULT_LAYERS]
+
+
+@dataclass
+class TrainSettings:
+    """Everything that shapes a run; the defaults train the bundled samples well in seconds."""
+
+    layers: list[LayerSpec] = field(default_factory=_default_layers)
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    batch_size: int = 32
+    epochs: int = 200
+    l2: float = 0.0
+    early_stopping: int = 20  # epochs without a better validation loss; 0 = off
+    seed: int | None = 0
+    device: str = "auto"
+    val_split: float = 0.15
+    test_split: float = 0.2
+    fast_path: bool | None = None  # fused GPU kernels; None: GPU_TRAINER_FAST (default off)
+
+    def check(self) -> None:
+        """Raise :class:`UserError` for a setting no run can use."""
+        for i, layer in enumerate(self.layers, 1):
+            if layer.units < 1:
+                raise UserError(f"hidden layer {i} needs at least 1 unit, not {layer.units}")
+            if layer.activation not in ACTIVATIONS:
+                raise UserError(
+                    f"hidden layer {i}: unknown activation {layer.activation!r}; "
+                    f"use one of {', '.join(HIDDEN_ACTIVATIONS)}"
+                )
+            if not 0.0 <= layer.dropout < 1.0:
+                raise UserError(f"hidden layer {i}: dropout must be in [0, 1), not {layer.dropout}")
+        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
+            raise UserError(
+                f"the learning rate must be a positive number, not {self.learning_rate}"
+            )
+        if self.optimizer.lower() not in OPTIMIZERS:
+            raise UserError(
+                f"unknown optimizer {self.optimizer!r}; use one of {', '.join(OPTIMIZERS)}"
+            )
+        if self.batch_size < 1 or self.epochs < 1:
+            raise UserError("batch size and epochs must be at least 1")
+        if self.early_stopping < 0 or self.l2 < 0:
+            raise UserError("early stopping patience and L2 must not be negative")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainSettings:
+        """The inverse of :meth:`to_dict`; unknown keys are ignored, missing ones default."""
+        values = dict(data)
+        if "layers" in values:
+            values["layers"] = [LayerSpec(**layer) for layer in values["layers"]]
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in values.items() if k in known})
