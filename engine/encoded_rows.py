@@ -41,19 +41,6 @@ class EncodedRows:
         self._wide = self._flat = self._starts = self._gathered = None
         self._starts_stride = 0
 
-    @classmethod
-    def from_dense(cls, x, n_numeric: int, blocks: list[int]) -> EncodedRows:
-        """The inverse of :meth:`to_dense` for one-hot ``blocks`` (widths) after ``n_numeric``
-        columns; each block must hold at most one 1 per row."""
-        x = np.asarray(x, dtype=np.float32)
-        starts = n_numeric + np.cumsum([0, *blocks[:-1]]).astype(np.int64)
-        hot = np.full((len(x), len(blocks)), x.shape[1], dtype=np.int32)
-        for j, (start, size) in enumerate(zip(starts, blocks)):
-            part = x[:, start : start + size]
-            rows = part.any(axis=1)
-            hot[rows, j] = start + part[rows].argmax(axis=1)
-        return cls(np.ascontiguousarray(x[:, :n_numeric]), hot, x.shape[1])
-
     # -- array-like ----------------------------------------------------------------------
 
     @property

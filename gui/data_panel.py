@@ -131,9 +131,6 @@ class DataPanel(QWidget):
     def splits(self) -> tuple[float, float]:
         return self.val_spin.value(), self.test_spin.value()
 
-    def set_target(self, name: str) -> None:
-        self.target_combo.setCurrentText(name)
-
     def set_state(self, state: str) -> None:
         editable = state == "idle"
         for widget in (

@@ -76,7 +76,9 @@ class LiveView(QWidget):
         self.metric_plot = MetricPlot()  # not "metric": that would hide QWidget.metric()
         self.hardware = HardwarePanel()
         self.hardware.request_redraw = self._schedule
-        self.epoch_logs: list[dict] = []
+        self.history: dict[str, list[float]] = {}  # the trainer's own per-epoch lists
+        self.steps_per_epoch = 1
+        self.epochs = 0  # finished epochs reported so far
         self.plots = QSplitter(Qt.Orientation.Vertical)
         self.plots.setObjectName("plotsSplitter")
         self.plots.addWidget(self.loss)
@@ -92,9 +94,13 @@ class LiveView(QWidget):
     def clear(self) -> None:
         self.loss.clear()
         self.metric_plot.clear()
-        self.epoch_logs = []
+        self.history, self.epochs = {}, 0
 
-    def start(self, task: str, t0: float, backend=None) -> None:
+    def start(self, task: str, t0: float, backend=None, history=None, steps_per_epoch=1) -> None:
+        """A run begins; ``history`` is its trainer's per-epoch ``{key: [values]}``, read
+        (never copied) up to the finished epochs each progress batch reports."""
+        self.history = history if history is not None else {}
+        self.steps_per_epoch, self.epochs = steps_per_epoch, 0
         self.loss.set_loss_name(LOSS_LABELS.get(task, "Loss"))
         self.metric_plot.set_metric_label(
             METRIC_LABELS.get(task, "Metric"), rising=task == "classification"
@@ -105,11 +111,12 @@ class LiveView(QWidget):
 
     def add_progress(self, batch: dict) -> None:
         self.loss.add_steps(batch["steps"], batch["losses"])
-        for epoch, logs, step in batch["epochs"]:
-            self.epoch_logs.append({"epoch": epoch + 1, "step": step, **logs})
-            if "val_loss" in logs:
-                self.loss.add_validation(step, logs["val_loss"])
-            self.metric_plot.add_epoch(epoch, logs)
+        if batch["epoch"] > self.epochs:
+            self.epochs = batch["epoch"]
+            validation = self.history.get("val_loss")
+            if validation is not None:
+                self.loss.show_validation(validation, self.steps_per_epoch, self.epochs)
+            self.metric_plot.show_history(self.history, self.epochs)
         self._schedule()
 
     def _schedule(self) -> None:
@@ -138,10 +145,11 @@ class LiveView(QWidget):
 
     def history_frame(self) -> pd.DataFrame:
         """One row per epoch: epoch, the global step it ended at, and every logged value."""
-        return pd.DataFrame(self.epoch_logs)
-
-    def loss_points(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.loss.raw.data()
+        n = self.epochs
+        epochs = np.arange(1, n + 1)
+        columns = {"epoch": epochs, "step": epochs * self.steps_per_epoch}
+        columns.update({key: values[:n] for key, values in list(self.history.items())})
+        return pd.DataFrame(columns) if n else pd.DataFrame()
 
     def shutdown(self) -> None:
         self.hardware.shutdown()

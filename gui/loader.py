@@ -49,7 +49,6 @@ class BackgroundTask(QObject):
 
     done = Signal(object)
     failed = Signal(str)
-    running_changed = Signal(bool)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -74,7 +73,6 @@ class BackgroundTask(QObject):
         worker.finished.connect(worker.deleteLater)
         thread.finished.connect(thread.deleteLater)
         self._worker, self._thread = worker, thread
-        self.running_changed.emit(True)
         thread.start()
 
     def join(self, timeout_ms: int = 60_000) -> bool:
@@ -102,4 +100,3 @@ class BackgroundTask(QObject):
     def _release(self) -> None:
         if self._thread is not None:
             self._worker, self._thread = None, None
-            self.running_changed.emit(False)

@@ -253,7 +253,9 @@ class MainWindow(QMainWindow):
     def _on_started(self, info: dict) -> None:
         self.status.set_device(info["backend"].describe())
         self.status.start(info["epochs"], info["total_steps"])
-        self.live.start(info["task"], info["t0"], info["backend"])
+        self.live.start(
+            info["task"], info["t0"], info["backend"], info["history"], info["steps_per_epoch"]
+        )
         self.result_tabs.setCurrentWidget(self.live)
 
     def _on_progress(self, batch: dict) -> None:

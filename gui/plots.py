@@ -185,12 +185,11 @@ class LossPlot(QWidget):
         )
         self.raw = DecimatingBuffer(capacity)
         self.smooth = DecimatingBuffer(capacity)
-        self.val = DecimatingBuffer(capacity)
         self._curves = {
             "raw": (self.raw_curve, self.raw),
             "smooth": (self.smooth_curve, self.smooth),
-            "val": (self.val_curve, self.val),
         }
+        self._validation: tuple[list[float], int, int] = ([], 1, 0)
         self._dirty: set[str] = set()
         self._ema = Ema()
         bar = QHBoxLayout()
@@ -205,10 +204,11 @@ class LossPlot(QWidget):
         self.plot.setLabel("left", text)
 
     def clear(self) -> None:
-        for buffer in (self.raw, self.smooth, self.val):
+        for buffer in (self.raw, self.smooth):
             buffer.clear()
         self._ema.reset()
-        self._dirty.update(self._curves)
+        self._validation = ([], 1, 0)
+        self._dirty.update((*self._curves, "val"))
         self.redraw()
 
     def add_steps(self, steps: np.ndarray, losses: np.ndarray) -> None:
@@ -217,15 +217,25 @@ class LossPlot(QWidget):
             self.smooth.extend(steps, self._ema.update(losses))
             self._dirty.update(("raw", "smooth"))
 
-    def add_validation(self, step: float, loss: float) -> None:
-        self.val.extend([step], [loss])
+    def show_validation(self, losses: list[float], steps_per_epoch: int, epochs: int) -> None:
+        """The first ``epochs`` validation losses (the trainer's own per-epoch list, read
+        where it is), each at the step its epoch ended."""
+        self._validation = (losses, steps_per_epoch, epochs)
         self._dirty.add("val")
+
+    def validation_points(self) -> tuple[np.ndarray, np.ndarray]:
+        losses, per_epoch, epochs = self._validation
+        values = np.asarray(losses[:epochs], dtype=np.float64)
+        return np.arange(1, len(values) + 1) * per_epoch, values
 
     def redraw(self) -> bool:
         """Hand the plot the curves that changed since the last redraw (losses can be NaN, so
         pyqtgraph's finite check stays on); False when nothing changed."""
         changed = bool(self._dirty)
         for name in self._dirty:
+            if name == "val":
+                self.val_curve.setData(*self.validation_points())
+                continue
             curve, buffer = self._curves[name]
             curve.setData(*buffer.data())
         self._dirty.clear()
@@ -233,18 +243,18 @@ class LossPlot(QWidget):
             self.plot.settle()
         return changed
 
-    def point_count(self) -> int:
-        return len(self.raw)
-
 
 class MetricPlot(QWidget):
-    """The task metric per epoch: one curve per metric key, training solid, validation dashed."""
+    """The task metric per epoch: one curve per metric key, training solid, validation dashed.
+
+    Reads the trainer's own per-epoch history (:meth:`show_history`), keeping no copy of it."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.plot = _plot_widget("metricPlot", "Metric", "Epoch")
         self._curves: dict[str, pg.PlotDataItem] = {}
-        self._values: dict[str, tuple[list[float], list[float]]] = {}
+        self._history: dict[str, list[float]] = {}
+        self._epochs = 0
         self._dirty = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -260,22 +270,22 @@ class MetricPlot(QWidget):
     def clear(self) -> None:
         self.plot.clear()
         self._curves.clear()
-        self._values.clear()
+        self._history, self._epochs = {}, 0
 
-    def add_epoch(self, epoch: int, logs: dict[str, float]) -> None:
-        for key, value in logs.items():
-            base = key.removeprefix("val_")
-            if base in ("loss", "lr") or not isinstance(value, int | float):
-                continue
-            xs, ys = self._values.setdefault(key, ([], []))
-            xs.append(epoch + 1)
-            ys.append(float(value))
+    def show_history(self, history: dict[str, list[float]], epochs: int) -> None:
+        """Show the first ``epochs`` entries of ``history`` (``{key: [value per epoch]}``:
+        loss and lr are the loss plot's and the status bar's; the rest are metrics)."""
+        self._history, self._epochs = history, epochs
+        for key in self._metric_keys():
             if key not in self._curves:
-                self._curves[key] = self._new_curve(key, base)
-            self._dirty = True
+                self._curves[key] = self._new_curve(key, key.removeprefix("val_"))
+        self._dirty = True
+
+    def _metric_keys(self) -> list[str]:
+        return [k for k in list(self._history) if k.removeprefix("val_") not in ("loss", "lr")]
 
     def _new_curve(self, key: str, base: str) -> pg.PlotDataItem:
-        bases = sorted({k.removeprefix("val_") for k in self._values})
+        bases = sorted({k.removeprefix("val_") for k in self._metric_keys()})
         color = PALETTE[bases.index(base) % len(PALETTE)]
         style = Qt.PenStyle.DashLine if key.startswith("val_") else Qt.PenStyle.SolidLine
         name = f"{base} (validation)" if key.startswith("val_") else base
@@ -286,10 +296,15 @@ class MetricPlot(QWidget):
         """Hand the plot the epochs added since the last redraw; False when there were none."""
         changed, self._dirty = self._dirty, False
         if changed:
-            for key, curve in self._curves.items():
-                curve.setData(*self._values[key])
+            for key, (xs, ys) in self.series().items():
+                self._curves[key].setData(xs, ys)
             self.plot.settle()
         return changed
 
-    def series(self) -> dict[str, tuple[list[float], list[float]]]:
-        return {k: (list(x), list(y)) for k, (x, y) in self._values.items()}
+    def series(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """``{key: (epochs 1.., values)}`` of what is shown."""
+        xs = np.arange(1, self._epochs + 1)
+        return {
+            k: (xs, np.asarray(self._history[k][: self._epochs], dtype=np.float64))
+            for k in self._metric_keys()
+        }

@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 class TrainingSession(QObject):
     """States: ``idle``, ``preparing``, ``running``, ``paused``.
 
-    started(info): ``epochs``, ``total_steps``, ``task``, ``backend``, ``t0``.
+    started(info): ``epochs``, ``total_steps``, ``task``, ``backend``, ``t0``, ``history``
+    (the trainer's per-epoch lists, filled as epochs end) and ``steps_per_epoch``.
     progress(dict): the worker's batches. finished(dict): the worker's summary plus ``report``
     (test metrics, or None). failed(title, message).
     """
@@ -111,6 +112,8 @@ class TrainingSession(QObject):
                 "total_steps": trainer.total_steps,
                 "task": job.data.task,
                 "backend": job.model.backend,
+                "history": trainer.history,
+                "steps_per_epoch": trainer.steps_per_epoch,
                 "t0": time.monotonic(),
             }
         )

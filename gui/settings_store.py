@@ -29,10 +29,6 @@ class SettingsStore:
         self._settings.setValue("recentFiles", [str(p) for p in recent])
         return recent
 
-    def remove_recent_file(self, path: Path) -> None:
-        recent = [p for p in self.recent_files() if p != Path(path).resolve()]
-        self._settings.setValue("recentFiles", [str(p) for p in recent])
-
     def training_settings(self) -> dict:
         """The last training settings as a plain dict ({} when none or unreadable)."""
         text = self._settings.value("training/settings", "")

@@ -29,8 +29,9 @@ class TrainingWorker(QObject):
     """Runs ``trainer.step()`` until done or stopped, in whatever thread it is moved to.
 
     progress: dict with ``steps`` int64[n], ``losses`` float32[n] (since the last emit),
-    ``epochs`` (list of (epoch, logs, global_step)), ``global_step``, ``epoch``, ``samples``
-    (samples trained so far), ``time`` (monotonic). finished: dict with ``reason``
+    ``global_step``, ``epoch`` (epochs finished: their logs are in the trainer's
+    ``history``, which the worker does not copy), ``samples`` (samples trained so far),
+    ``time`` (monotonic). finished: dict with ``reason``
     (completed / stopped / failed), ``history`` and ``seconds``. failed: the message.
     """
 
@@ -50,7 +51,7 @@ class TrainingWorker(QObject):
         self._step_requests = 0
         self._lock = threading.Lock()
         self._pending_lr: float | None = None
-        self._epochs: list = []
+        self._reported_epoch = 0
         self._samples = 0
         if not start_paused:
             self._running.set()
@@ -129,17 +130,13 @@ class TrainingWorker(QObject):
             reason = "failed"
             log.error("training failed:\n%s", traceback.format_exc())
             self.failed.emit(_describe(exc))
-        history = {k: list(v) for k, v in dict(getattr(self._trainer, "history", {})).items()}
         # Back to the GUI thread before finishing, so it is deleted there, not in this thread.
         self.moveToThread(self._home)
-        self.finished.emit({"reason": reason, "history": history, "seconds": time.monotonic() - t0})
+        summary = {"reason": reason, "history": self._trainer.history}  # the run is over: no copy
+        self.finished.emit({**summary, "seconds": time.monotonic() - t0})
 
     def _one_step(self) -> None:
-        record = self._trainer.step()
-        self._samples += int(record.samples)
-        if record.epoch_end is not None:
-            result = record.epoch_end
-            self._epochs.append((result.epoch, dict(result.logs), record.step))
+        self._samples += int(self._trainer.step().samples)
 
     def _take_step_request(self) -> bool:
         with self._lock:
@@ -156,16 +153,16 @@ class TrainingWorker(QObject):
 
     def _flush(self) -> None:
         steps, losses = self._trainer.drain_losses()
-        epochs, self._epochs = self._epochs, []
-        if not len(steps) and not epochs:
+        epoch = self._trainer.epoch
+        if not len(steps) and epoch == self._reported_epoch:
             return
+        self._reported_epoch = epoch
         self.progress.emit(
             {
                 "steps": steps,
                 "losses": losses,
-                "epochs": epochs,
                 "global_step": self._trainer.global_step,
-                "epoch": self._trainer.epoch,
+                "epoch": epoch,
                 "samples": self._samples,
                 "time": time.monotonic(),
             }

@@ -145,7 +145,9 @@ def window_cost(path: Path, seconds: float, device: str) -> tuple[float, float]:
     window, _ = _training_window(path, 1000, device)
     per_epoch = math.ceil(ROWS * 0.9 / BATCH)
     session, t0 = window.session, time.monotonic()
-    info = {"epochs": 50, "total_steps": 50 * per_epoch, "task": "classification", "t0": t0}
+    history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
+    info = {"epochs": 50, "total_steps": 50 * per_epoch, "task": "classification", "t0": t0,
+            "history": history, "steps_per_epoch": per_epoch}  # fmt: skip
     session.started.emit({**info, "backend": get_backend(device)})
     rng = np.random.default_rng(0)
     step, per_report = 0, round(500 / EMIT_HZ)
@@ -155,12 +157,12 @@ def window_cost(path: Path, seconds: float, device: str) -> tuple[float, float]:
         steps = np.arange(step, step + per_report)
         step += per_report
         losses = (0.7 * np.exp(-steps / 3000) + 0.05 * rng.random(per_report)).astype("f4")
-        epochs = []
         if step // per_epoch > (step - per_report) // per_epoch:
             logs = {"loss": 0.3, "accuracy": 0.9, "val_loss": 0.31, "val_accuracy": 0.89}
-            epochs = [(step // per_epoch - 1, logs, step)]
+            for key, value in logs.items():
+                history[key].append(value)
         session.progress.emit(
-            {"steps": steps, "losses": losses, "epochs": epochs, "global_step": step,
+            {"steps": steps, "losses": losses, "global_step": step,
              "epoch": step // per_epoch, "samples": step * BATCH, "time": time.monotonic()}
         )  # fmt: skip
 

@@ -85,14 +85,6 @@ class Sequential:
                 return width
         return None
 
-    @property
-    def output_activation(self) -> str:
-        """The last Dense layer's activation name: 'sigmoid', 'softmax', 'linear', ..."""
-        for layer in reversed(self.layers):
-            if isinstance(layer, layers_module.Dense):
-                return layer.activation.name
-        return "linear"
-
     @_on_device
     def build(self, input_dim: int | None = None, seed: int | None = None) -> None:
         """Create the weights (no-op when they exist). ``seed`` applies when ``self.seed``

@@ -22,6 +22,7 @@ def test_plots_survive_seconds_of_live_updates(qtbot):
         widget.show()
     qtbot.waitExposed(loss)
     state = {"step": 0, "epoch": 0, "ticks": 0}
+    history = {"accuracy": [], "val_accuracy": [], "val_loss": []}
     rng = np.random.default_rng(0)
 
     def tick():
@@ -35,10 +36,13 @@ def test_plots_survive_seconds_of_live_updates(qtbot):
         state["step"] += 40
         state["ticks"] += 1
         if state["ticks"] % 10 == 0:
-            loss.add_validation(state["step"], float(losses[-1]))
-            metric.add_epoch(state["epoch"], {"accuracy": 0.5, "val_accuracy": 0.4})
-            metric.redraw()
+            for key, value in (("accuracy", 0.5), ("val_accuracy", 0.4)):
+                history[key].append(value)
+            history["val_loss"].append(float(losses[-1]))
             state["epoch"] += 1
+            loss.show_validation(history["val_loss"], 400, state["epoch"])
+            metric.show_history(history, state["epoch"])
+            metric.redraw()
         if state["ticks"] % 40 == 0:
             loss.log_toggle.toggle()
 

@@ -57,7 +57,7 @@ def test_load_csv_shows_preview_columns_target_and_problems(window, sample_dir):
 def test_changing_the_target_changes_the_task(window, sample_dir):
     assert window.load_csv(sample_dir / "diabetes.csv")
     assert window.data_panel.task_combo.currentText() == "regression"
-    window.data_panel.set_target("sex")
+    window.data_panel.target_combo.setCurrentText("sex")
     assert window.data_panel.schema.target == "sex"
     assert window.data_panel.task_combo.currentText() == "classification"
     assert "sigmoid" in window.model_panel.output_label.text()

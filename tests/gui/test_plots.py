@@ -41,24 +41,29 @@ def test_loss_plot_draws_bounded_curves(qtbot):
     qtbot.addWidget(plot)
     steps = np.arange(1, 1001)
     plot.add_steps(steps, 1.0 / steps)
-    plot.add_validation(500, 0.1)
+    plot.show_validation([0.3, 0.1, 0.05], 500, 2)  # the third epoch is not reported yet
     plot.redraw()
+    assert plot.val_curve.getData()[0].tolist() == [500, 1000]
     x, y = plot.raw_curve.getData()
     assert 0 < len(x) <= 64
     assert plot.smooth_curve.getData()[1][-1] < plot.smooth_curve.getData()[1][0]
     plot.log_toggle.setChecked(True)
     assert plot.plot.getPlotItem().ctrl.logYCheck.isChecked()
     plot.clear()
-    assert plot.point_count() == 0
+    assert len(plot.raw) == 0
 
 
 def test_metric_plot_has_a_curve_per_metric_and_split(qtbot):
     plot = MetricPlot()
     qtbot.addWidget(plot)
-    plot.add_epoch(0, {"loss": 1.0, "accuracy": 0.5, "val_accuracy": 0.4, "lr": 0.1})
-    plot.add_epoch(1, {"loss": 0.5, "accuracy": 0.7, "val_accuracy": 0.6, "lr": 0.1})
+    history = {"loss": [1.0], "accuracy": [0.5], "val_accuracy": [0.4], "lr": [0.1]}
+    plot.show_history(history, 1)
+    for key, value in (("loss", 0.5), ("accuracy", 0.7), ("val_accuracy", 0.6), ("lr", 0.1)):
+        history[key].append(value)  # the trainer appends; the plot reads, keeping no copy
+    plot.show_history(history, 2)
     assert set(plot.series()) == {"accuracy", "val_accuracy"}
-    assert plot.series()["accuracy"] == ([1, 2], [0.5, 0.7])
+    xs, ys = plot.series()["accuracy"]
+    assert xs.tolist() == [1, 2] and ys.tolist() == [0.5, 0.7]
 
 
 def test_frame_budget_spaces_redraws_by_their_cost():
@@ -137,7 +142,7 @@ def test_the_legend_of_a_rising_metric_sits_at_the_bottom(qtbot):
     plot.resize(600, 300)
     plot.show()
     qtbot.waitExposed(plot)
-    plot.add_epoch(0, {"accuracy": 0.9, "val_accuracy": 0.8})
+    plot.show_history({"accuracy": [0.9], "val_accuracy": [0.8]}, 1)
     plot.redraw()
     legend, tops = plot.plot.plotItem.legend, {}
     for rising in (False, True):

@@ -34,11 +34,13 @@ def test_training_to_the_end_lowers_the_loss_and_fills_the_views(window, qtbot, 
     history = summary["history"]
     assert len(history["loss"]) == 15
     assert history["loss"][-1] < history["loss"][0]
-    steps, losses = window.live.loss_points()
+    steps, losses = window.live.loss.raw.data()
     assert len(steps) > 50 and np.all(np.diff(steps) > 0)
     assert np.mean(losses[-10:]) < np.mean(losses[:10])
-    assert len(window.live.loss.val.data()[0]) == 15
-    assert window.live.metric_plot.series()["accuracy"][1]
+    assert len(window.live.loss.validation_points()[0]) == 15
+    assert len(window.live.metric_plot.series()["accuracy"][1]) == 15
+    frame = window.live.history_frame()
+    assert len(frame) == 15 and frame["loss"].tolist() == history["loss"]
     assert window.status.progress.value() == window.status.progress.maximum()
     assert window.status.epoch.text().startswith("Completed")
     report = window.session.report
@@ -107,7 +109,7 @@ def test_stop_mid_run_keeps_the_model_and_the_window_usable(window, qtbot, breas
     assert window.settings_panel.epochs_spin.isEnabled()
     assert window.controls.export_button.isEnabled()
     qtbot.mouseClick(window.controls.reset_button, CLICK)
-    assert window.live.loss.point_count() == 0
+    assert len(window.live.loss.raw) == 0
     assert not window.controls.export_button.isEnabled()
 
 

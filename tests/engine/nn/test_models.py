@@ -104,7 +104,7 @@ def test_config_round_trips_through_json():
     config = json.loads(json.dumps(model.get_config()))
     clone = Sequential.from_config(config, device="cpu")
     assert clone.get_config() == model.get_config()
-    assert clone.output_activation == "softmax"
+    assert clone.layers[-1].activation.name == "softmax"
     clone.set_weights(model.get_weights())
     np.testing.assert_array_equal(clone.predict(X), model.predict(X))
 
