@@ -6,7 +6,7 @@ is its own:
 
 * ``pandas``: ``pandas.read_csv(path, engine="pyarrow")``;
 * ``pipeline``: what ``gpu-trainer train`` runs before training: ``engine.data.read_csv``
-  -> ``infer_schema`` -> ``engine.job.prepare`` (split, preprocessing fitted on the
+  -> ``infer_schema`` -> ``engine.run.prepare.prepare`` (split, preprocessing fitted on the
   training rows, the train/val/test arrays the trainer takes: standardised float32 numbers
   and, per categorical column, the index of its one-hot column, which the trainer expands
   batch by batch on the device; see ``engine.encoded_rows``).

@@ -55,5 +55,5 @@ if [ -n "${GPU_CHECK_ALL:-}" ]; then
     step telemetry 90 $py scripts/record_telemetry.py --device gpu --out "$out/telemetry.json"
 fi
 step headless_suite_on_gpu_fast 150 \
-    env GPU_TRAINER_FAST=1 $py -m pytest "${pytest_args[@]}" tests/engine tests/test_cli_info.py
+    env GPU_TRAINER_FAST=1 $py -m pytest "${pytest_args[@]}" tests/engine
 cat "$out/summary.txt"

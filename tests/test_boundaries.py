@@ -62,7 +62,68 @@ def test_engine_source_names_no_gui_package():
     assert offenders == []
 
 
-@pytest.mark.parametrize("argv", [["info"], ["--help"]])
+@pytest.mark.parametrize("argv", [["info"], ["--help"], ["train", "--help"]])
 def test_headless_commands_do_not_import_qt(argv):
     code = f"from gui.launcher import main\ntry:\n    main({argv!r})\nexcept SystemExit:\n    pass"
     assert _forbidden([m for m in _imported_after(code) if m.split(".")[0] != "gui"]) == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--help"], ["info"], ["train", "--help"], ["predict", "--help"], ["export-onnx", "--help"]],
+)
+def test_cli_help_and_info_do_not_load_the_data_stack(argv):
+    """The CLI imports a subcommand's module only when it runs: help and ``info`` answer
+    without pandas or pyarrow (a second or more of start-up on a cold disk)."""
+    code = f"from engine.cli import main\ntry:\n    main({argv!r})\nexcept SystemExit:\n    pass"
+    loaded = {m.split(".")[0] for m in _imported_after(code)}
+    assert {"pandas", "pyarrow"}.isdisjoint(loaded)
+
+
+# which rooms of engine/ each room may import: downward only (design guide §1)
+FOUNDATION = {"backend", "errors", "encoded_rows", "__init__"}
+ALLOWED = {
+    "nn": {"nn", "accel"},  # accel only through nn/step.py's make_train_function
+    "accel": {"accel", "nn"},
+    "data": {"data"},
+    "io": {"io", "data", "nn"},
+    "run": {"run", "data", "nn", "io"},
+    "hardware": {"hardware", "io"},  # recordings are written through io.atomic
+    "bench": {"bench", "nn"},
+    "cli": {"cli", "run", "data", "io", "nn", "hardware", "bench"},
+}
+
+
+def _engine_imports(path: Path) -> set[str]:
+    """The rooms of engine/ that a module imports (``engine.X...`` -> X)."""
+    import ast
+
+    rooms = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "engine" and len(parts) > 1:
+                rooms.add(parts[1])
+    return rooms
+
+
+def test_the_rooms_depend_downward_only():
+    offenders = []
+    for room, allowed in ALLOWED.items():
+        for path in sorted((ROOT / "engine" / room).glob("*.py")):
+            extra = _engine_imports(path) - allowed - FOUNDATION
+            if room == "nn" and path.name != "step.py":
+                extra |= _engine_imports(path) & {"accel"}
+            if extra:
+                offenders.append(f"engine/{room}/{path.name} imports {sorted(extra)}")
+    assert offenders == []
+
+
+def test_the_foundation_imports_no_room():
+    for name in ("backend", "errors", "encoded_rows"):
+        assert _engine_imports(ROOT / "engine" / f"{name}.py") <= FOUNDATION, name

@@ -89,7 +89,7 @@ class _Scratch:
 
 class Preprocessor:
     """Raw DataFrame columns -> float32 feature matrix ``(n_rows, n_outputs)``, dense
-    (:meth:`transform`) or compact (:meth:`encode`, :class:`~engine.features.EncodedRows`)."""
+    (:meth:`transform`) or compact (:meth:`encode`, :class:`~engine.encoded_rows.EncodedRows`)."""
 
     def __init__(self, numeric: list[NumericStats], categorical: list[CategoricalStats]):
         self.numeric = numeric

@@ -240,20 +240,3 @@ def export_onnx(model_path, out_path):
     model = build_onnx(predictor)
     write_bytes(out_path, model.SerializeToString())
     return model
-
-
-def onnx_feeds(predictor, frame) -> dict[str, np.ndarray]:
-    """Raw DataFrame rows -> the ONNX graph's inputs (what a caller of the file passes)."""
-    import pandas as pd
-
-    from engine.data.values import category_name
-
-    feeds = {}
-    for stats in predictor.pipeline.preprocessor.numeric:
-        values = pd.to_numeric(frame[stats.name], errors="coerce")
-        feeds[stats.name] = values.to_numpy(np.float32, na_value=np.nan).reshape(-1, 1)
-    for stats in predictor.pipeline.preprocessor.categorical:
-        column = frame[stats.name]
-        text = ["" if pd.isna(v) else category_name(v) for v in column]
-        feeds[stats.name] = np.asarray(text, dtype=object).reshape(-1, 1)
-    return feeds

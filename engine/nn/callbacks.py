@@ -1,4 +1,4 @@
-"""Keras-style callbacks, called by :class:`engine.trainer.Trainer` between steps.
+"""Keras-style callbacks, called by :class:`engine.nn.trainer.Trainer` between steps.
 
 A callback sees ``self.model`` (set by ``set_model``); it stops training by setting
 ``model.stop_training`` and changes the learning rate through

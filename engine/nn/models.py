@@ -3,7 +3,7 @@
 Weights are created on first use (``build``): drawn on the host from a seeded NumPy
 generator, then copied once to the device into one flat buffer ``(P,)`` that every layer
 views, next to one flat gradient buffer of the same size. ``fit`` is a thin caller of
-:class:`engine.trainer.Trainer`.
+:class:`engine.nn.trainer.Trainer`.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class Sequential:
     """Layers applied in order; ``x`` ``(n, input_dim)`` -> outputs ``(n, units of last)``.
 
     ``seed`` fixes the initial weights and dropout masks; without one, a
-    :class:`~engine.trainer.Trainer` that builds the model seeds them with its own seed.
+    :class:`~engine.nn.trainer.Trainer` that builds the model seeds them with its own seed.
     ``dtype`` is float32 for training; float64 serves gradient checks.
     """
 
@@ -162,7 +162,7 @@ class Sequential:
         validation_data=None,
         shuffle: bool = True,
     ):
-        """Train; returns a :class:`~engine.callbacks.History` (``.history``: per-epoch lists).
+        """Train; returns a :class:`~engine.nn.callbacks.History` (``.history``: per-epoch lists).
 
         ``validation_split`` holds out the last fraction of the rows, before shuffling, as Keras.
         """

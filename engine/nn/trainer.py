@@ -7,7 +7,7 @@ host from a seeded NumPy generator (the same on NumPy and CuPy), uploaded once a
 on the device, batch by batch, into preallocated buffers. Per-step losses stay on the device
 until ``drain_losses()`` or the end of the epoch reads them back, so a GPU is not
 synchronised every step; on the CPU every loss is checked as it comes. Features given as
-:class:`~engine.features.EncodedRows` stay compact on the device and are expanded batch by
+:class:`~engine.encoded_rows.EncodedRows` stay compact on the device and are expanded batch by
 batch into the same buffer.
 """
 
@@ -50,7 +50,7 @@ class StepRecord:
 
 class Trainer:
     """Train a compiled model on ``x`` ``(n, features)`` (an array or
-    :class:`~engine.features.EncodedRows`) and ``y`` ``(n, outputs)`` (or
+    :class:`~engine.encoded_rows.EncodedRows`) and ``y`` ``(n, outputs)`` (or
     ``(n,)`` class indices for a sparse loss), host arrays, for ``epochs`` epochs of
     ``ceil(n / batch_size)`` steps; the last batch of an epoch may be smaller.
 

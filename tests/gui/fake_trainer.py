@@ -1,4 +1,4 @@
-"""A stand-in for engine.trainer.Trainer with the same step API, for worker tests."""
+"""A stand-in for engine.nn.trainer.Trainer with the same step API, for worker tests."""
 
 from __future__ import annotations
 

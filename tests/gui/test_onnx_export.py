@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.io.onnx_export import onnx_feeds
 from engine.io.predictor import load_model
+from tests.engine.io.onnx_raw import raw_feeds
 
 ort = pytest.importorskip("onnxruntime")
 
@@ -34,10 +34,11 @@ def test_export_onnx_action_writes_a_graph_that_predicts_like_the_model(
     assert onnx_path.is_file(), window.errors
 
     predictor = load_model(model_path)
-    rows = pd.read_csv(breast_cancer).head(8)
+    rows = tmp_path / "rows.csv"
+    pd.read_csv(breast_cancer).head(8).to_csv(rows, index=False)
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
-    outputs = dict(zip(names, session.run(None, onnx_feeds(predictor, rows))))
+    outputs = dict(zip(names, session.run(None, raw_feeds(session, rows))))  # the CSV's text
     expected = predictor.predict(rows)
     columns = [f"probability_{label}" for label in predictor.labels]
     np.testing.assert_allclose(
