@@ -63,7 +63,7 @@ def build_onnx(predictor):
     """An ``onnx.ModelProto`` equivalent to ``predictor.predict`` (an engine Predictor)."""
     from onnx import TensorProto, checker, helper
 
-    clash = sorted(set(predictor.input_columns) & set(OUTPUT_NAMES))
+    clash = sorted(set(predictor.pipeline.input_columns) & set(OUTPUT_NAMES))
     if clash:
         raise UserError(
             f"column {clash[0]!r} has the name of an ONNX output ({', '.join(OUTPUT_NAMES)}); "
@@ -96,7 +96,7 @@ def build_onnx(predictor):
         producer_name="gpu-trainer",
         ir_version=8,
     )
-    model.doc_string = f"GPU Trainer model predicting {predictor.target_name!r}"
+    model.doc_string = f"GPU Trainer model predicting {predictor.pipeline.target_name!r}"
     checker.check_model(model, full_check=True)
     return model
 

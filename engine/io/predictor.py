@@ -37,29 +37,8 @@ class Predictor:
             ) from None
 
     @property
-    def task(self) -> str:
-        return self.pipeline.task
-
-    @property
-    def labels(self) -> list:
-        return self.pipeline.labels
-
-    @property
-    def target_name(self) -> str:
-        return self.pipeline.target_name
-
-    @property
-    def input_columns(self) -> list[str]:
-        """Raw columns a prediction needs; others are ignored."""
-        return self.pipeline.input_columns
-
-    @property
     def metrics(self) -> dict:
         return self.metadata["metrics"]
-
-    @property
-    def prediction_columns(self) -> list[str]:
-        return self.pipeline.prediction_columns
 
     def predict(self, data) -> pd.DataFrame:
         """Rows of a DataFrame, CsvTable or CSV path -> ``predicted_<target>`` and, for
@@ -79,7 +58,8 @@ class Predictor:
         return rows.join(predictions)
 
     def __repr__(self) -> str:
-        return f"Predictor({self.path.name!r}, task={self.task!r}, target={self.target_name!r})"
+        task, target = self.pipeline.task, self.pipeline.target_name
+        return f"Predictor({self.path.name!r}, task={task!r}, target={target!r})"
 
 
 def _frame(data) -> tuple[pd.DataFrame, str]:

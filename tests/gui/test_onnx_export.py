@@ -40,7 +40,7 @@ def test_export_onnx_action_writes_a_graph_that_predicts_like_the_model(
     names = [o.name for o in session.get_outputs()]
     outputs = dict(zip(names, session.run(None, raw_feeds(session, rows))))  # the CSV's text
     expected = predictor.predict(rows)
-    columns = [f"probability_{label}" for label in predictor.labels]
+    columns = [f"probability_{label}" for label in predictor.pipeline.labels]
     np.testing.assert_allclose(
         outputs["probabilities"], expected[columns].to_numpy(), rtol=0, atol=1e-5
     )

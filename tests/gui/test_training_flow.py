@@ -153,7 +153,7 @@ def test_export_then_load_the_file_and_predict(window, qtbot, breast_cancer, tmp
     written = pd.read_csv(out)
     assert len(written) == 569
     inputs = list(pd.read_csv(breast_cancer).columns)
-    assert list(written.columns) == [*inputs, *predictor.prediction_columns]
+    assert list(written.columns) == [*inputs, *predictor.pipeline.prediction_columns]
 
 
 def test_a_damaged_model_file_is_an_error_message(window, qtbot, breast_cancer, tmp_path):

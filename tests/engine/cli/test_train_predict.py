@@ -67,7 +67,7 @@ def test_every_option(sample_dir, tmp_path, capsys):
 
     predictor = load_model(model)
     assert predictor.metadata["settings"]["optimizer"] == "sgd"
-    assert "region" not in predictor.input_columns
+    assert "region" not in predictor.pipeline.input_columns
 
 
 def test_predict_to_stdout_with_missing_and_unseen_values(sample_dir, tmp_path, capsys):

@@ -35,7 +35,8 @@ def churn_model(tmp_path_factory):
 def test_round_trip_predicts_like_the_trained_model(churn_model):
     path, job, table = churn_model
     predictor = load_model(path)
-    assert predictor.task == "classification" and predictor.labels == ["no", "yes"]
+    assert predictor.pipeline.task == "classification"
+    assert predictor.pipeline.labels == ["no", "yes"]
     assert predictor.metadata["extra"]["hardware"] == {"gpu": "none"}
     for section in ("architecture", "preprocessing", "schema", "settings", "metrics", "versions"):
         assert predictor.metadata[section]

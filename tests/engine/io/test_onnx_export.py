@@ -69,21 +69,21 @@ def _compare(predictor, session, rows: pd.DataFrame, folder) -> None:
     names = [o.name for o in session.get_outputs()]
     outputs = dict(zip(names, session.run(None, raw_feeds(session, csv_path))))
     expected = predictor.predict(csv_path)
-    if predictor.task == "regression":
+    if predictor.pipeline.task == "regression":
         # the network's float32 output, compared in its own (standardised) units
         target = predictor.pipeline.target
-        want = expected[f"predicted_{predictor.target_name}"].to_numpy()
+        want = expected[f"predicted_{predictor.pipeline.target_name}"].to_numpy()
         got = outputs["value"].astype(np.float64)
         np.testing.assert_allclose(
             (got - target.mean) / target.std, (want - target.mean) / target.std, rtol=0, atol=1e-5
         )
         return
-    probability_columns = [f"probability_{label}" for label in predictor.labels]
+    probability_columns = [f"probability_{label}" for label in predictor.pipeline.labels]
     np.testing.assert_allclose(
         outputs["probabilities"], expected[probability_columns].to_numpy(), rtol=0, atol=1e-5
     )
     got = [category_name(v) for v in outputs["label"]]
-    want = [category_name(v) for v in expected[f"predicted_{predictor.target_name}"]]
+    want = [category_name(v) for v in expected[f"predicted_{predictor.pipeline.target_name}"]]
     assert got == want
 
 
@@ -112,7 +112,7 @@ def test_onnx_graph_is_valid_and_holds_the_preprocessing(exported):
         assert {("ai.onnx.ml", "Imputer"), ("ai.onnx.ml", "Scaler")} <= ops
     if predictor.pipeline.preprocessor.categorical:
         assert {("ai.onnx.ml", "LabelEncoder"), ("ai.onnx.ml", "OneHotEncoder")} <= ops
-    assert [i.name for i in model.graph.input] == predictor.input_columns
+    assert [i.name for i in model.graph.input] == predictor.pipeline.input_columns
     first_dim = model.graph.input[0].type.tensor_type.shape.dim[0]
     assert first_dim.dim_param == "N"
 
@@ -228,6 +228,7 @@ def test_onnx_fed_raw_csv_text_matches_predict(tmp_path, feature, target):
             outputs["value"], predicted.to_numpy(), rtol=0, atol=1e-5 * scale
         )
         return
-    probabilities = expected[[f"probability_{label}" for label in predictor.labels]].to_numpy()
+    columns = [f"probability_{label}" for label in predictor.pipeline.labels]
+    probabilities = expected[columns].to_numpy()
     np.testing.assert_allclose(outputs["probabilities"], probabilities, rtol=0, atol=1e-5)
     assert outputs["label"].tolist() == predicted.tolist()
