@@ -22,12 +22,12 @@ def write_csv_atomically(frame: pd.DataFrame, path: Path) -> None:
 
 
 def predict_file(model_path: Path, csv_path: Path, out_path: Path) -> tuple[int, Path]:
-    """Run a model file on a CSV and save the input columns plus the predictions."""
+    """Run a model file on a CSV and save its rows with the predictions appended, in the
+    CSV's own delimiter and decimal mark (as ``gpu-trainer predict`` does)."""
+    from engine.io.predictions import write_predictions
     from engine.io.predictor import load_model
 
-    result = load_model(model_path).annotate(csv_path)
-    write_csv_atomically(result, out_path)
-    return len(result), out_path
+    return write_predictions(load_model(model_path), csv_path, out_path)
 
 
 class ExportActions(QObject):

@@ -131,9 +131,12 @@ class TrainingSession(QObject):
     def _on_finished(self, summary: dict) -> None:
         summary = dict(summary)
         summary["report"] = None
-        # a failed run (divergence, out of memory) has no weights worth evaluating
+        # a failed run (divergence, out of memory) is neither evaluated nor exported: its
+        # weights may be the broken ones, and a model file must never hold those
         failed = summary.get("reason") == "failed"
-        if self.job is not None and self.job.trainer.global_step > 0 and not failed:
+        if failed:
+            self.job = None
+        if self.job is not None and self.job.trainer.global_step > 0:
             try:
                 self.report = self.job.evaluate()
             except UserError as exc:

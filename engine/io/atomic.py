@@ -1,12 +1,17 @@
 """Write files whole or not at all: a temporary name in the same folder, then a rename.
 
 Every file the app writes (model files, ONNX graphs, predictions, recordings) goes through
-here, so an error or a crash mid-write never leaves a half-written file behind.
+here, so an error or a crash mid-write never leaves a half-written file behind: the data
+reach the disk (fsync) before the rename, and the folder's entry after it, so a power cut
+cannot leave the new name pointing at missing data either. A process killed mid-write leaves
+the old file, never part of the new one; its hidden ``.NAME.PID.*.tmp`` is removed by the next
+write of the same file once that process is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
@@ -25,21 +30,53 @@ def atomic_path(path) -> Iterator[Path]:
         raise UserError(f"{path}: folder {folder} does not exist; create it or pick another")
     if path.is_dir():
         raise UserError(f"{path}: is a folder; give a file name inside it")
+    if os.name == "posix":  # signal 0 only probes a PID on POSIX
+        _remove_stale(folder, path.name)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise UserError(f"{path}: cannot write in {folder} ({exc.strerror or exc})") from None
     os.close(fd)
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; a saved file is not
+        _fsync(tmp, os.O_RDWR)
         os.replace(tmp, path)
+        if os.name == "posix":  # a folder's entry is flushed through the folder itself
+            _fsync(folder, os.O_RDONLY)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise UserError(f"{path}: cannot be written ({exc.strerror or exc})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _remove_stale(folder: Path, name: str) -> None:
+    """Temporary files of ``name`` left by writers that were killed (their PID is gone)."""
+    for tmp in folder.glob(f".{glob.escape(name)}.*.tmp"):
+        pid = tmp.name[len(name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process: alive
+        return True
+    return True
+
+
+def _fsync(path, flags: int) -> None:
+    """Flush ``path`` (a file or, on POSIX, a folder) to the disk."""
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _read_umask() -> int:
@@ -53,9 +90,7 @@ _UMASK = _read_umask()
 
 
 def write_bytes(path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically, flushed to disk before the rename."""
+    """Write ``data`` to ``path`` atomically."""
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
     return Path(path)

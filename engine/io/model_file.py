@@ -4,8 +4,10 @@ Tensors ``w000``, ``w001``, … are the model's ``get_weights()`` in order. The 
 metadata holds JSON strings: ``architecture`` (``Sequential.get_config()``),
 ``preprocessing``, ``target`` (task, class labels, regression scaling), ``schema``,
 ``settings``, ``metrics``, ``versions`` and ``extra`` (whatever the caller adds, e.g. the
-GPU run summary), plus a SHA-256 ``checksum`` of the tensor bytes so that damage anywhere
-in the file is caught. Loading never uses pickle.
+GPU run summary), plus a SHA-256 ``checksum`` of everything else in the header and of the
+tensor bytes (format 2: each tensor's name, dtype, shape and bytes, and every metadata field),
+so that damage or an edit anywhere in the file is caught. Format 1 files (whose checksum
+covered the tensor bytes and the sections only) are still read. Loading never uses pickle.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from engine.errors import ModelFileError
 from engine.io.atomic import write_bytes
 
 FORMAT = "gpu-trainer-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = ("1", "2")
+# numpy dtype -> the name safetensors writes in the header
+_DTYPE_NAMES = {np.dtype(np.float32): "F32", np.dtype(np.float64): "F64"}
 SECTIONS = (
     "architecture",
     "preprocessing",
@@ -44,7 +49,10 @@ def save_model(path, weights: list[np.ndarray], sections: dict) -> Path:
     metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION)}
     for name in SECTIONS:
         metadata[name] = json.dumps(sections.get(name) or {}, allow_nan=True)
-    metadata["checksum"] = _checksum(tensors, metadata)
+    header = {
+        k: {"dtype": _DTYPE_NAMES[w.dtype], "shape": list(w.shape)} for k, w in tensors.items()
+    }
+    metadata["checksum"] = _checksum(header, tensors, metadata)
     return write_bytes(path, save(tensors, metadata=metadata))
 
 
@@ -59,27 +67,34 @@ def read_model_file(path) -> tuple[list[np.ndarray], dict]:
         raise ModelFileError(f"{path}: model file not found; check the path") from None
     except OSError as exc:
         raise ModelFileError(f"{path}: cannot be read ({exc.strerror})") from None
-    metadata = _header_metadata(blob, path)
+    header = _header(blob, path)
+    metadata = header.pop("__metadata__", None)
+    metadata = metadata if isinstance(metadata, dict) else {}
     if metadata.get("format") != FORMAT:
         raise ModelFileError(f"{path.name}: is a safetensors file but not a GPU Trainer model")
     version = metadata.get("format_version", "?")
-    if version != str(FORMAT_VERSION):
+    if version not in READABLE_VERSIONS:
         raise ModelFileError(
             f"{path.name}: model file format {version} is not supported by this version "
-            f"(reads format {FORMAT_VERSION}); update GPU Trainer"
+            f"(reads formats {', '.join(READABLE_VERSIONS)}); update GPU Trainer"
         )
     try:
         tensors = load(blob)
         sections = {name: json.loads(metadata[name]) for name in SECTIONS}
+        expected = (
+            _checksum_v1(tensors, metadata) if version == "1"
+            else _checksum(header, tensors, metadata)
+        )  # fmt: skip
     except Exception:
         raise ModelFileError(f"{path.name}: the model file is damaged; train it again") from None
-    if _checksum(tensors, metadata) != metadata.get("checksum"):
+    if expected != metadata.get("checksum"):
         raise ModelFileError(f"{path.name}: the model file is damaged (checksum mismatch)")
     return [tensors[k] for k in sorted(tensors)], sections
 
 
-def _header_metadata(blob: bytes, path: Path) -> dict:
-    """The safetensors header's ``__metadata__``, validated enough to give a clear message."""
+def _header(blob: bytes, path: Path) -> dict:
+    """The safetensors header (tensor entries and ``__metadata__``), validated enough to give
+    a clear message."""
     if len(blob) < 8:
         raise ModelFileError(f"{path.name}: is empty or truncated, not a model file")
     (size,) = struct.unpack("<Q", blob[:8])
@@ -89,17 +104,29 @@ def _header_metadata(blob: bytes, path: Path) -> dict:
         raise ModelFileError(f"{path.name}: is truncated; copy or train it again")
     try:
         header = json.loads(blob[8 : 8 + size].decode("utf-8"))
-        metadata = header.get("__metadata__") or {}
-    except (UnicodeDecodeError, ValueError, AttributeError):
-        raise ModelFileError(
-            f"{path.name}: is not a model file (not in safetensors format)"
-        ) from None
-    return metadata if isinstance(metadata, dict) else {}
+    except (UnicodeDecodeError, ValueError):
+        header = None
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{path.name}: is not a model file (not in safetensors format)")
+    return header
 
 
-def _checksum(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> str:
-    """SHA-256 over the tensors and every JSON section, so that a changed statistic or label
-    is caught as surely as a changed weight."""
+def _checksum(header: dict, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> str:
+    """Format 2: SHA-256 over each tensor's name, dtype and shape as the header declares them
+    and its bytes, then every metadata field but the checksum: an edited dtype, shape,
+    statistic or label is caught as surely as a changed weight."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        spec = header[name]
+        digest.update(json.dumps([name, spec["dtype"], spec["shape"]]).encode())
+        digest.update(np.ascontiguousarray(tensors[name]).tobytes())
+    fields = {k: v for k, v in metadata.items() if k != "checksum"}
+    digest.update(json.dumps(fields, sort_keys=True).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _checksum_v1(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> str:
+    """Format 1: SHA-256 over the tensor bytes and the JSON sections."""
     digest = hashlib.sha256()
     for name in sorted(tensors):
         digest.update(name.encode())

@@ -35,6 +35,23 @@ class Predictor:
             raise ModelFileError(
                 f"{path.name}: the network in the model file cannot be rebuilt ({exc})"
             ) from None
+        self._check_widths()
+
+    def _check_widths(self) -> None:
+        """The network must take what the preprocessing gives and give what the target
+        reads: a file whose parts do not add up is refused, not run."""
+        model, pipeline, name = self.model, self.pipeline, self.path.name
+        takes, gives = model.layers[0].input_dim, model.layers[-1].output_dim
+        if takes != pipeline.n_inputs:
+            raise ModelFileError(
+                f"{name}: the network takes {takes} inputs but the preprocessing gives "
+                f"{pipeline.n_inputs}; the file does not add up, train it again"
+            )
+        if gives != pipeline.n_outputs:
+            raise ModelFileError(
+                f"{name}: the network gives {gives} outputs but the target needs "
+                f"{pipeline.n_outputs}; the file does not add up, train it again"
+            )
 
     @property
     def metrics(self) -> dict:
@@ -55,7 +72,12 @@ class Predictor:
         frame, source = _frame(data)
         predictions = self._predict(frame, source)
         rows = frame.drop(columns=[c for c in predictions.columns if c in frame.columns])
-        return rows.join(predictions)
+        # side by side by position: an index that repeats must not join many to many
+        result = pd.concat(
+            [rows.reset_index(drop=True), predictions.reset_index(drop=True)], axis=1
+        )
+        result.index = rows.index
+        return result
 
     def __repr__(self) -> str:
         task, target = self.pipeline.task, self.pipeline.target_name

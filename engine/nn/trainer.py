@@ -13,6 +13,7 @@ batch into the same buffer.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from engine.errors import GpuOutOfMemory, TrainingDiverged, UserError
 from engine.nn import seeding
 from engine.nn.callbacks import Callback, History
 from engine.nn.step import TrainStep, make_train_function
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ class Trainer:
         self.total_steps = self.epochs * self.steps_per_epoch
         self.global_step = self.epoch = 0
         self._batch = self._drained = 0
-        self._rng = np.random.default_rng(seeding.resolve(seed))
+        self._rng = np.random.default_rng(seeding.stream_seed(seed, "order"))
         self._stopped = self._ended = self._started = False
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
         self.history_callback = History()
@@ -151,11 +154,28 @@ class Trainer:
             yield self.step()
 
     def step(self) -> StepRecord:
-        """Run one mini-batch; on an epoch's last batch, also validate and run callbacks."""
+        """Run one mini-batch; on an epoch's last batch, also validate and run callbacks.
+
+        An error ends the run: the end-of-run hooks run (so a callback's best weights are put
+        back), then the error is raised."""
         if self.done:
             raise RuntimeError("training is finished; create a new Trainer to train again")
-        with _out_of_memory_hint(self.batch_size), self.model.backend.activate():
-            return self._step()
+        # a diverging run overflows on its way to NaN: that is reported as TrainingDiverged
+        # (one sentence with the fix), not as NumPy warnings on the user's terminal
+        quiet = np.errstate(over="ignore", invalid="ignore", divide="ignore")
+        with _out_of_memory_hint(self.batch_size), self.model.backend.activate(), quiet:
+            try:
+                return self._step()
+            except BaseException:
+                self._end_on_error()
+                raise
+
+    def _end_on_error(self) -> None:
+        self._stopped = True
+        try:
+            self._finish()
+        except Exception:  # the run's own error is the one to raise; keep this one's trace
+            log.exception("the end-of-run hooks failed after the run failed")
 
     def _step(self) -> StepRecord:
         if not self._started:
@@ -251,7 +271,8 @@ class Trainer:
         steps = np.arange(first, first + len(losses), dtype=np.int64)
         self._drained = count
         bad = ~np.isfinite(losses)
-        if bad.any():
+        if bad.any():  # (on a GPU, found here when the losses are read back)
+            self._end_on_error()
             raise TrainingDiverged(int(steps[bad.argmax()]), self.learning_rate)
         self._pending.append((steps, losses))
 

@@ -22,6 +22,7 @@ from engine.data.split import split_indices
 from engine.data.target import TargetEncoder
 from engine.encoded_rows import EncodedRows
 from engine.errors import DataError
+from engine.nn.seeding import stream_seed
 from engine.run.settings import TrainSettings
 
 
@@ -87,8 +88,9 @@ def prepare(
         raise DataError(
             f"{source}: only {len(target_column)} rows have a target value; add more rows"
         )
+    split_seed = stream_seed(settings.seed, "split")  # set_random_seed covers it too
     train, val, test = split_indices(
-        len(target_column), settings.val_split, settings.test_split, settings.seed, classes
+        len(target_column), settings.val_split, settings.test_split, split_seed, classes
     )
     if schema.task == "regression":
         target = TargetEncoder.fit(target_column, "regression", rows=train)

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from PySide6.QtCore import Qt
 
+from engine.cli import main as cli_main
 from engine.io.predictor import load_model
 
 CLICK = Qt.MouseButton.LeftButton
@@ -155,6 +156,19 @@ def test_export_then_load_the_file_and_predict(window, qtbot, breast_cancer, tmp
     inputs = list(pd.read_csv(breast_cancer).columns)
     assert list(written.columns) == [*inputs, *predictor.pipeline.prediction_columns]
 
+    # a European CSV comes back in its own format, as `gpu-trainer predict` writes it
+    european = tmp_path / "european.csv"
+    pd.read_csv(breast_cancer).head(30).to_csv(european, sep=";", decimal=",", index=False)
+    answers = iter([str(model_path), str(european)])
+    window.dialogs.save_path = lambda *_: str(tmp_path / "european_predictions.csv")
+    qtbot.mouseClick(window.controls.predict_button, CLICK)
+    qtbot.waitUntil(lambda: not window.exports.predicting, timeout=20_000)
+    app_text = (tmp_path / "european_predictions.csv").read_text()
+    cli_out = tmp_path / "cli_predictions.csv"
+    assert cli_main(["predict", str(model_path), str(european), "--out", str(cli_out)]) == 0
+    assert app_text == cli_out.read_text()
+    assert app_text.splitlines()[0].count(";") == len(inputs) + 2 and "," in app_text
+
 
 def test_a_damaged_model_file_is_an_error_message(window, qtbot, breast_cancer, tmp_path):
     broken = tmp_path / "broken.safetensors"
@@ -199,3 +213,19 @@ def test_stop_while_the_run_is_being_prepared_starts_nothing(window, qtbot, brea
     assert window.session.job is None
     assert not window.session.controller.is_running()
     assert window.controls.train_button.isEnabled()
+
+
+def test_a_diverged_run_cannot_be_exported(window, qtbot, sample_dir, tmp_path):
+    """A run that fails says so and leaves nothing to export: no model file with NaN weights."""
+    _ready(window, sample_dir / "diabetes.csv", epochs=50)
+    window.settings_panel.learning_rate_spin.setValue(10.0)
+    window.settings_panel.optimizer_combo.setCurrentText("sgd")
+    summary = _train_to_end(window, qtbot)
+    assert summary["reason"] == "failed" and summary["report"] is None
+    assert any("diverged" in text for _, text in window.errors)
+    assert not window.controls.export_button.isEnabled()
+    assert not window.export_action.isEnabled() and not window.export_onnx_action.isEnabled()
+    assert window.controls.train_button.isEnabled()  # and the app stays usable
+    window.dialogs.save_path = lambda *_: str(tmp_path / "m.safetensors")
+    window.exports.export_model()  # even when asked directly
+    assert not (tmp_path / "m.safetensors").exists()

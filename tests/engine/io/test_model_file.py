@@ -160,3 +160,74 @@ def test_a_model_file_with_missing_sections_is_refused_cleanly(tmp_path):
     save_model(path, [np.ones((2, 1), np.float32)], {})
     with pytest.raises(ModelFileError, match="incomplete"):
         load_model(path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [(b'"dtype":"F32"', b'"dtype":"I32"'), (b'"shape":[2,3]', b'"shape":[3,2]')],
+    ids=["dtype", "shape"],
+)
+def test_an_edited_tensor_header_is_caught(tmp_path, old, new):
+    """The checksum covers each tensor's declared dtype and shape, not only its bytes."""
+    from engine.io.model_file import read_model_file, save_model
+
+    path = tmp_path / "m.safetensors"
+    save_model(path, [np.arange(6, dtype=np.float32).reshape(2, 3)], {"target": {}})
+    blob = path.read_bytes()
+    assert blob.count(old) == 1
+    path.write_bytes(blob.replace(old, new))  # same length: safetensors still loads it
+    with pytest.raises(ModelFileError, match="checksum"):
+        read_model_file(path)
+
+
+def test_the_header_dtype_names_are_the_ones_safetensors_writes(tmp_path):
+    from engine.io.model_file import read_model_file, save_model
+
+    path = tmp_path / "m.safetensors"
+    weights = [np.ones((2, 1), np.float32), np.ones(3, np.float64)]
+    save_model(path, weights, {})
+    loaded, _ = read_model_file(path)  # would not match its checksum if the names differed
+    assert [w.dtype for w in loaded] == [np.float32, np.float64]
+
+
+def test_a_format_1_file_is_still_read(tmp_path):
+    """Models written before the checksum covered the header stay usable."""
+    from safetensors.numpy import save
+
+    from engine.io.model_file import SECTIONS, _checksum_v1, read_model_file
+
+    tensors = {"w000": np.ones((2, 1), np.float32)}
+    metadata = {"format": "gpu-trainer-model", "format_version": "1"}
+    metadata.update({name: json.dumps({"name": name}) for name in SECTIONS})
+    metadata["checksum"] = _checksum_v1(tensors, metadata)
+    path = tmp_path / "old.safetensors"
+    path.write_bytes(save(tensors, metadata=metadata))
+    weights, sections = read_model_file(path)
+    assert sections["target"] == {"name": "target"} and weights[0].shape == (2, 1)
+
+
+def test_a_file_whose_widths_do_not_add_up_is_refused(churn_model, tmp_path):
+    """A consistent checksum over inconsistent parts (a bug, or a crafted file): the network
+    must take what the preprocessing gives."""
+    from engine.io.model_file import read_model_file, save_model
+
+    weights, sections = read_model_file(churn_model[0])
+    numeric = sections["preprocessing"]["numeric"]
+    sections["preprocessing"]["numeric"] = numeric[:-1]  # one input fewer
+    path = tmp_path / "odd.safetensors"
+    save_model(path, weights, sections)
+    with pytest.raises(ModelFileError, match="takes .* inputs but the preprocessing gives"):
+        load_model(path)
+
+
+def test_annotate_keeps_exactly_the_input_rows_when_the_index_repeats(churn_model):
+    path, _, table = churn_model
+    frame = pd.concat([table.frame.head(5), table.frame.head(5)])  # index 0..4 twice
+    result = load_model(path).annotate(frame)
+    assert len(result) == 10 and list(result.index) == list(frame.index)
+    pd.testing.assert_frame_equal(
+        result[frame.columns.drop("churned")], frame.drop(columns="churned")
+    )
+    first, second = result.iloc[:5], result.iloc[5:]  # the same rows, predicted alike
+    assert first["predicted_churned"].tolist() == second["predicted_churned"].tolist()
+    np.testing.assert_allclose(first["probability_yes"], second["probability_yes"], atol=1e-6)

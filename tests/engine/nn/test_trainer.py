@@ -108,7 +108,7 @@ def test_unshuffled_batches_follow_the_data_order():
         assert losses[i] == pytest.approx(model.evaluate(X[rows], Y[rows], verbose=0)[0], rel=1e-5)
 
 
-@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
+@pytest.mark.filterwarnings("error")  # divergence is reported, never warned about
 def test_diverging_loss_stops_with_the_step_and_advice():
     model = Sequential(device="cpu", seed=0)
     model.add(Dense(1, input_dim=4))
@@ -162,4 +162,29 @@ def test_set_random_seed_repeats_runs_without_seeds():
         return model.get_weights()
 
     for a, b in zip(run(), run()):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.filterwarnings("error")  # divergence is reported, never warned about
+def test_a_failed_run_still_ends_with_its_hooks_and_the_best_weights():
+    """Divergence ends the run like any other ending: on_train_end runs, so EarlyStopping
+    puts back the last good (best) epoch's weights instead of leaving NaN ones."""
+    from engine.nn.callbacks import EarlyStopping, LambdaCallback
+
+    model = Sequential(device="cpu", seed=0)
+    model.add(Dense(1, input_dim=4))
+    model.compile(loss="mse", optimizer=SGD(1e-3))
+    ended, best = [], EarlyStopping(patience=100, restore_best_weights=True)
+    callbacks = [best, LambdaCallback(on_train_end=lambda *a: ended.append(1))]
+    trainer = Trainer(model, X, Y, epochs=50, batch_size=10, seed=0, validation_data=(X, Y),
+                      callbacks=callbacks)  # fmt: skip
+    for _ in range(3 * trainer.steps_per_epoch):
+        trainer.step()
+    trainer.learning_rate = 1e9  # the next epoch diverges
+    with pytest.raises(TrainingDiverged):
+        list(trainer)
+    assert ended == [1] and trainer.done
+    weights = model.get_weights()
+    assert all(np.isfinite(w).all() for w in weights)
+    for a, b in zip(best.best_weights, weights):
         np.testing.assert_array_equal(a, b)
