@@ -36,3 +36,8 @@ class TrainingDiverged(UserError, ArithmeticError):
             f"lower the learning rate (now {learning_rate:g})"
         )
         self.step = step
+
+
+class RunStoreError(UserError):
+    """The run store cannot be read or written (corrupt, locked, read-only); training goes on
+    without recording, and the message says where the store is and what to do."""

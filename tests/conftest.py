@@ -30,3 +30,10 @@ def sample_dir():
     from engine.data.samples import sample_paths
 
     return sample_paths()[0].parent
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _run_store_of_the_session(tmp_path_factory):
+    """Runs recorded by the tests (the CLI records by default) go to a folder of this
+    session, never to a developer's own run store."""
+    os.environ["GPU_TRAINER_HOME"] = str(tmp_path_factory.mktemp("gpu-trainer-home"))

@@ -106,8 +106,8 @@ class FusedOptimizer:
             mode = 0 if not self.inner.momentum else 2 if self.inner.nesterov else 1
             self.ops.sgd_update(params, grads, first, self.hyper, mode)
 
-    def unwrap(self):
-        """The eager optimizer again, with this one's moments, step count and learning rate."""
+    def get_state(self) -> dict:
+        """The eager optimizer's form of this one's state (see ``Optimizer.get_state``)."""
         state = {"iterations": self.iterations}
         if self.moments is not None:
             first, second = self.moments
@@ -115,7 +115,21 @@ class FusedOptimizer:
                 state.update(m=first, v=second)
             elif self.inner.momentum:
                 state["velocity"] = first
-        self.inner.set_state(state)
+        return state
+
+    def set_state(self, state: dict) -> None:
+        self.t[...] = int(state.get("iterations", 0))
+        slots = ("m", "v") if self.adam else ("velocity",)
+        self.moments = None
+        if all(slot in state for slot in slots):
+            moments = [self.xp.asarray(state[slot], dtype=np.float32).copy() for slot in slots]
+            self.moments = (
+                moments if len(moments) == 2 else [*moments, self.xp.zeros_like(moments[0])]
+            )
+
+    def unwrap(self):
+        """The eager optimizer again, with this one's moments, step count and learning rate."""
+        self.inner.set_state(self.get_state())
         return self.inner
 
     def get_config(self) -> dict:

@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("engine.cli.predict", "append a model's predictions to the rows of a CSV"),
     "export-onnx": ("engine.cli.export_onnx", "export a model file to ONNX, preprocessing inside"),
     "bench": ("engine.cli.bench", "training throughput on reference workloads, engine vs PyTorch"),
+    "runs": ("engine.cli.runs", "list, show, compare or delete the runs the store remembers"),
 }
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 from engine.errors import UserError
 from engine.run.settings import HIDDEN_ACTIVATIONS, OPTIMIZERS, LayerSpec, TrainSettings
 
+KEEP_CHECKPOINTS = 3
+
 _DEFAULTS = TrainSettings()
 
 
@@ -30,7 +32,8 @@ def add_arguments(parser) -> None:
                         help=f"{', '.join(OPTIMIZERS)} (default: %(default)s)")  # fmt: skip
     parser.add_argument("--lr", type=float, default=d.learning_rate, help="learning rate")
     parser.add_argument("--batch-size", type=int, default=d.batch_size)
-    parser.add_argument("--epochs", type=int, default=d.epochs)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help=f"(default: {d.epochs}; with --resume: the run's own)")  # fmt: skip
     parser.add_argument("--l2", type=float, default=d.l2)
     parser.add_argument("--val-split", type=float, default=d.val_split)
     parser.add_argument("--test-split", type=float, default=d.test_split)
@@ -48,6 +51,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("--decimal", help="decimal mark (default: detected)")
     parser.add_argument("--encoding", help="file encoding (default: detected)")
     parser.add_argument("--json", action="store_true", help="print one JSON object, no progress")
+    runs = parser.add_argument_group("run history")
+    runs.add_argument("--name", help="the run's name (default: DATA's name and the time)")
+    runs.add_argument("--tag", action="append", default=[], help="tag the run (repeatable)")
+    runs.add_argument("--resume", metavar="RUN", help="go on with a run from its last checkpoint")
+    runs.add_argument("--manifest", type=Path, help="train again the run a manifest describes")
+    runs.add_argument("--keep", type=int, default=KEEP_CHECKPOINTS, help="checkpoints kept")
+    runs.add_argument("--no-record", action="store_true", help="do not record the run")
 
 
 def settings_from(args) -> TrainSettings:
@@ -61,7 +71,7 @@ def settings_from(args) -> TrainSettings:
         optimizer=args.optimizer,
         learning_rate=args.lr,
         batch_size=args.batch_size,
-        epochs=args.epochs,
+        epochs=args.epochs or _DEFAULTS.epochs,
         l2=args.l2,
         early_stopping=args.early_stopping,
         seed=args.seed,
@@ -74,11 +84,8 @@ def settings_from(args) -> TrainSettings:
 
 
 def run(args) -> int:
-    from engine.data import infer_schema, read_csv
-    from engine.run.job import TrainingJob
-    from engine.run.prepare import prepare
+    from engine.data import read_csv
 
-    settings = settings_from(args)
     out = args.out or args.data.with_suffix(".safetensors")
     if not out.parent.resolve().is_dir():
         raise UserError(f"--out {out}: folder {out.parent} does not exist; create it first")
@@ -87,26 +94,33 @@ def run(args) -> int:
             f"--out {out}: is a folder; give a file name such as {out / 'model.safetensors'}"
         )
     table = read_csv(args.data, args.delimiter, args.decimal, args.encoding)
-    schema = infer_schema(table.frame, target=args.target, source=table.name)
-    for name in args.ignore:
-        schema = schema.with_role(name, "ignored")
-    if args.task:
-        schema = schema.with_task(args.task)
-    data = prepare(table, schema, settings)
-    job = TrainingJob(data, settings)
+    job, recorder = _job(args, table)
+    data = job.data
     if not args.json:
-        for note in [*data.notes, *schema.problems]:
+        for note in [*data.notes, *data.pipeline.schema.problems]:
             print(f"note: {note}", file=sys.stderr)
-        print(_summary(job), file=sys.stderr)
+        if isinstance(recorder, str):
+            print(f"note: {recorder}", file=sys.stderr)
+        print(_summary(job, recorder), file=sys.stderr)
+    recorder = None if isinstance(recorder, str) else recorder
+    sampler = _sampler(job)
     start = time.monotonic()
-    job.run(None if args.json else Progress(job.trainer, sys.stderr).update)
+    try:
+        job.run(None if args.json else Progress(job.trainer, sys.stderr).update)
+    except BaseException as exc:
+        _finish(recorder, sampler, job, _status(exc))
+        raise
     seconds = time.monotonic() - start
     metrics = job.evaluate()
-    job.save(out, metrics=metrics)
+    hardware = sampler.end_run(job.trainer.epoch)
+    extra = {"hardware": hardware, **(recorder.model_metadata() if recorder else {})}
+    job.save(out, metrics=metrics, extra_metadata=extra)
+    _finish(recorder, sampler, job, "completed", metrics=metrics, hardware=hardware, model=out)
     result = {
         "model": str(out),
+        "run": recorder.run_id if recorder else None,
         "task": data.task,
-        "target": schema.target,
+        "target": data.pipeline.target_name,
         "rows": {"train": len(data.x_train), "val": len(data.x_val), "test": len(data.x_test)},
         "epochs": len(job.trainer.history.get("loss", [])),
         "stopped_early": job.stopped_early,
@@ -116,6 +130,75 @@ def run(args) -> int:
     }
     print(json.dumps(_finite(result), allow_nan=False) if args.json else _report(result))
     return 0
+
+
+def _job(args, table):
+    """``(job, recorder)``: a new run (from the options, or from a manifest) or a resumed
+    one; the recorder is None when not recording, or the reason the store cannot be used."""
+    from engine.data import infer_schema
+    from engine.data.schema import Schema
+    from engine.run.job import TrainingJob
+    from engine.run.prepare import prepare
+    from engine.runs.fingerprint import fingerprint
+    from engine.runs.recorder import RunRecorder
+
+    if args.resume:
+        from engine.runs.resume import resume_job
+
+        return resume_job(args.resume, table, epochs=args.epochs)
+    if args.manifest:
+        from engine.runs.fingerprint import file_sha256
+        from engine.runs.manifest import check_data, read_manifest
+
+        manifest = read_manifest(args.manifest)
+        check_data(manifest, file_sha256(table.path), table.name)
+        schema = Schema.from_dict(manifest["data"]["schema"])
+        settings = TrainSettings.from_dict(manifest["settings"])
+    else:
+        settings = settings_from(args)
+        schema = infer_schema(table.frame, target=args.target, source=table.name)
+        for name in args.ignore:
+            schema = schema.with_role(name, "ignored")
+        if args.task:
+            schema = schema.with_task(args.task)
+    job = TrainingJob(prepare(table, schema, settings), settings)
+    if args.no_record:
+        return job, None
+    name = args.name or f"{table.path.stem} {time.strftime('%Y-%m-%d %H:%M')}"
+    recorder = RunRecorder.start(job, fingerprint(table, schema), name=name, source="cli",
+                                 tags=args.tag, keep=args.keep)  # fmt: skip
+    return job, recorder
+
+
+def _sampler(job):
+    """The hardware sampler for the run (NVML on a GPU, else CPU and RAM), started."""
+    from engine.hardware import Sampler
+
+    sampler = Sampler()
+    sampler.attach(job.model.backend)
+    sampler.start()
+    sampler.begin_run(time.monotonic())
+    return sampler
+
+
+def _finish(recorder, sampler, job, status: str, metrics=None, hardware=None, model=None):
+    from engine.hardware import sample_to_dict
+
+    if hardware is None:
+        hardware = sampler.end_run(job.trainer.epoch)
+    telemetry = [sample_to_dict(s) for s in sampler.training_samples()]
+    sampler.close()
+    if recorder is not None:
+        recorder.finish(status, test_metrics=metrics, hardware=hardware, telemetry=telemetry,
+                        model_path=model)  # fmt: skip
+
+
+def _status(exc: BaseException) -> str:
+    from engine.errors import TrainingDiverged
+
+    if isinstance(exc, KeyboardInterrupt):
+        return "stopped"
+    return "diverged" if isinstance(exc, TrainingDiverged) else "failed"
 
 
 def _finite(value):
@@ -129,9 +212,12 @@ def _finite(value):
     return value
 
 
-def _summary(job) -> str:
+def _summary(job, recorder) -> str:
     data, backend = job.data, job.model.backend
-    return (
+    run = (
+        f"run {recorder.run_id}: " if recorder is not None and not isinstance(recorder, str) else ""
+    )
+    return run + (
         f"training {data.task} of {data.pipeline.target_name!r}: "
         f"{len(data.x_train):,} training rows, {data.n_inputs} inputs, "
         f"{job.model.count_params():,} parameters on {backend.describe()}"

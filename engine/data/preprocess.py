@@ -1,9 +1,10 @@
 """Preprocessing fitted on the training rows and saved with the model.
 
 Numeric columns: ±inf and unparsable values count as missing, the median fills gaps, then
-standardisation. Text columns: the most frequent value fills gaps, then one-hot encoding with
-rare categories pooled into one ``other`` column; a category never seen in training encodes as
-all zeros. Everything fitted is plain JSON (:meth:`Preprocessor.to_dict`).
+standardisation that any finite float64 survives (:mod:`engine.data.scaling`). Text columns:
+the most frequent value fills gaps, then one-hot encoding with rare categories pooled into
+one ``other`` column; a category never seen in training encodes as all zeros. Everything
+fitted is plain JSON (:meth:`Preprocessor.to_dict`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from engine.data.display import name_text, names_text
+from engine.data.scaling import mean_std, standardise
 from engine.data.schema import Schema
 from engine.data.values import MISSING, category_name
 from engine.encoded_rows import EncodedRows
@@ -67,7 +70,7 @@ class _Scratch:
         self.means = np.array([s.mean for s in numeric]).reshape(-1, 1)
         self.stds = np.array([s.std for s in numeric]).reshape(-1, 1)
         medians = np.array([s.median for s in numeric]).reshape(-1, 1)
-        self.fills = (medians - self.means) / self.stds  # what a missing value becomes
+        self.fills = standardise(medians, self.means, self.stds)  # what a missing value becomes
         self.numbers = np.empty((len(numeric), _BLOCK_ROWS))
 
     def encode(self, out: EncodedRows, rows: np.ndarray, numbers, codes, lookups) -> None:
@@ -79,8 +82,7 @@ class _Scratch:
             for values, row in zip(numbers, x):
                 values.take(rows, out=row)
             missing = ~np.isfinite(x)
-            x -= self.means
-            x /= self.stds
+            standardise(x, self.means, self.stds)
             np.copyto(x, self.fills, where=missing)
             out.numeric[...] = x.T
         for j, (c, lookup) in enumerate(zip(codes, lookups)):
@@ -171,8 +173,8 @@ class Preprocessor:
         if missing:
             raise DataError(
                 f"{source}: required column{'s' if len(missing) > 1 else ''} "
-                f"{', '.join(repr(m) for m in missing)} missing; the model needs "
-                f"{', '.join(self.input_columns)}"
+                f"{names_text(missing, quoted=True)} missing; the model needs "
+                f"{names_text(self.input_columns)}"
             )
         numbers = [_numbers(frame[s.name]) for s in self.numeric]
         slots = [_named_codes(frame[s.name]) for s in self.categorical]
@@ -185,18 +187,19 @@ class Preprocessor:
         the blocks, each with its own scratch arrays.
         """
         starts = np.cumsum([len(self.numeric)] + [s.width for s in self.categorical])
+        width = self.n_outputs  # once: it sums over every column
         lookups = []
         for (_, names), stats, first in zip(slots, self.categorical, starts):
             slot = _output_slots(names, stats)
-            # a category unseen in training: index n_outputs, which sets no column
-            lookups.append(np.where(slot >= 0, slot + first, self.n_outputs).astype(np.int32))
+            # a category unseen in training: index width, which sets no column
+            lookups.append(np.where(slot >= 0, slot + first, width).astype(np.int32))
         codes = [codes for codes, _ in slots]
         n_numeric, n_hot = len(self.numeric), len(self.categorical)
         outputs = [
             EncodedRows(
                 np.empty((len(part), n_numeric), dtype=np.float32),
                 np.empty((len(part), n_hot), dtype=np.int32),
-                self.n_outputs,
+                width,
                 has_unseen=False,
             )
             for part in parts
@@ -215,7 +218,7 @@ class Preprocessor:
         with ThreadPoolExecutor(_THREADS) as pool:
             list(pool.map(work, range(_THREADS)))
         for out in outputs:
-            out.has_unseen = bool((out.hot == self.n_outputs).any())
+            out.has_unseen = bool((out.hot == width).any())
         return outputs
 
     def to_dict(self) -> dict:
@@ -258,14 +261,9 @@ def _fit_numeric(name: str, x: np.ndarray, rows) -> NumericStats:
     finite = values
     if n_finite < n:
         finite = np.compress(mask, values, out=finite_buffer[:n_finite])
-    total, n_filled = finite.sum(), n - n_finite
     median = _median(finite)
-    mean = (total + n_filled * median) / n
-    finite -= mean
-    # not np.dot: OpenBLAS threads spin after a call, taking the cores the pool works on
-    variance = (np.einsum("i,i->", finite, finite) + n_filled * (median - mean) ** 2) / n
-    std = float(np.sqrt(variance))
-    return NumericStats(name, median, float(mean), std if std > 1e-12 * abs(mean) else 1.0)
+    mean, std = mean_std(finite, n - n_finite, median)
+    return NumericStats(name, median, mean, std)
 
 
 _local = threading.local()
@@ -286,18 +284,23 @@ def _median(values: np.ndarray) -> float:
     (about 4 standard errors), so a full partition is rarely needed; it is the fallback.
     """
     n = values.size
-    if n < _MEDIAN_SAMPLE * 8:
-        return float(np.median(values))
     ranks = [(n - 1) // 2, n // 2]
-    sample = np.sort(values[:: n // _MEDIAN_SAMPLE])
-    middle, margin = len(sample) // 2, len(sample) // 32
-    low, high = sample[middle - margin], sample[middle + margin]
-    below = np.count_nonzero(values < low)
-    near = values[(values >= low) & (values <= high)]
-    if below <= ranks[0] and ranks[1] < below + near.size:
-        near.partition([r - below for r in ranks])
-        return float(np.mean(near[[r - below for r in ranks]]))
-    return float(np.median(values))
+    if n >= _MEDIAN_SAMPLE * 8:
+        sample = np.sort(values[:: n // _MEDIAN_SAMPLE])
+        middle, margin = len(sample) // 2, len(sample) // 32
+        low, high = sample[middle - margin], sample[middle + margin]
+        below = np.count_nonzero(values < low)
+        near = values[(values >= low) & (values <= high)]
+        if below <= ranks[0] and ranks[1] < below + near.size:
+            near.partition([r - below for r in ranks])
+            return _midpoint(near[[r - below for r in ranks]])
+    return _midpoint(np.partition(values, ranks)[ranks])
+
+
+def _midpoint(pair: np.ndarray) -> float:
+    """The mean of two values, as halves: the sum of 1e308 and 1e308 overflows (halving is
+    exact, so this is ``np.median``'s figure for every normal number)."""
+    return float(pair[0]) / 2 + float(pair[1]) / 2
 
 
 def _named_codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:
@@ -327,7 +330,7 @@ def _fit_categorical(name: str, codes: np.ndarray, names: list[str], rows) -> Ca
     counts = np.bincount(codes + 1, minlength=len(names) + 1)[1:]  # code -1: missing
     if not counts.sum():
         raise DataError(
-            f"column {name!r} has no values in the training rows; ignore it or fill it in"
+            f"column {name_text(name)} has no values in the training rows; ignore it or fill it in"
         )
     order = sorted(range(len(names)), key=lambda i: (-counts[i], names[i]))
     order = [i for i in order if counts[i] > 0]

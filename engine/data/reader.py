@@ -11,6 +11,7 @@ Python's csv module only reads the file again to name the line of a ragged row.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import re
@@ -23,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from engine.data.display import name_text
 from engine.data.values import MISSING_MARKERS
 from engine.errors import DataError
 
@@ -57,7 +59,7 @@ class CsvTable:
         rows, cols = self.frame.shape
         text = (
             f"{self.name}: {rows:,} rows × {cols} columns, "
-            f"{_DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))}-separated, "
+            f"{_DELIMITER_NAMES.get(self.delimiter, name_text(self.delimiter))}-separated, "
             f"{self.encoding}"
         )
         return text + (", decimal comma" if self.decimal == "," else "")
@@ -90,7 +92,7 @@ def read_csv(
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise DataError(
-            f"{path.name}: the header names column {repeated[0]!r} more than once; "
+            f"{path.name}: the header names column {name_text(repeated[0])} more than once; "
             "give each column its own name"
         )
     frame.columns = names
@@ -154,7 +156,7 @@ def _decode_sample(sample: bytes, encoding: str, path: Path) -> str:
         return sample.decode(encoding, errors="replace")
     except LookupError:
         raise DataError(
-            f"{path.name}: unknown encoding {encoding!r}; try utf-8 or cp1252"
+            f"{path.name}: unknown encoding {name_text(encoding)}; try utf-8 or cp1252"
         ) from None
 
 
@@ -166,11 +168,13 @@ def _sample_lines(text: str, at_eof: bool) -> list[str]:
 
 
 def _field_counts(lines: list[str], delimiter: str) -> list[int]:
-    reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)
-    try:
-        return [len(row) for row in reader]
-    except csv.Error:
-        return []
+    """Fields per line, up to one the csv module cannot read (a field past its size limit)."""
+    counts = []
+    with contextlib.suppress(csv.Error):
+        counts.extend(
+            len(row) for row in csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)
+        )
+    return counts
 
 
 def _detect_delimiter(lines: list[str]) -> str:
@@ -192,12 +196,14 @@ def _detect_decimal(lines: list[str], delimiter: str) -> str:
     if delimiter == ",":
         return "."
     cells = Counter()
-    for row in csv.reader(io.StringIO("\n".join(lines[1:])), delimiter=delimiter):
-        for cell in row:
-            if _COMMA_NUMBER.match(cell):
-                cells["comma"] += 1
-            elif _DOT_NUMBER.match(cell):
-                cells["dot"] += 1
+    # a field past the csv module's size limit ends the count: the rows before it decide
+    with contextlib.suppress(csv.Error):
+        for row in csv.reader(io.StringIO("\n".join(lines[1:])), delimiter=delimiter):
+            for cell in row:
+                if _COMMA_NUMBER.match(cell):
+                    cells["comma"] += 1
+                elif _DOT_NUMBER.match(cell):
+                    cells["dot"] += 1
     return "," if cells["comma"] and not cells["dot"] else "."
 
 
@@ -246,21 +252,29 @@ def _parse(path: Path, encoding: str, delimiter: str, decimal: str) -> pd.DataFr
 
 
 def _parse_error(path: Path, encoding: str, delimiter: str, exc: Exception) -> DataError:
-    """Name the first ragged line (pyarrow's message does not give its number)."""
+    """Name the first ragged line (pyarrow's message does not give its number), or the line
+    of a quote left open: the row it starts runs on over the lines after it."""
     with path.open(encoding=encoding, errors="replace", newline="") as fh:
         reader = csv.reader(fh, delimiter=delimiter)
-        expected = None
-        for row in reader:
-            if not row:
-                continue
-            if expected is None:
-                expected = len(row)
-            elif len(row) != expected:
-                return DataError(
-                    f"{path.name}: line {reader.line_num} has {len(row)} fields but the header "
-                    f"has {expected}; fix that row or quote fields that contain "
-                    f"{_DELIMITER_NAMES.get(delimiter, repr(delimiter))}s"
-                )
+        expected, last = None, 0
+        with contextlib.suppress(csv.Error):  # a field past the csv module's size limit
+            for row in reader:
+                first, last = last + 1, reader.line_num
+                if not row:
+                    continue
+                if expected is None:
+                    expected = len(row)
+                elif len(row) != expected and last > first:
+                    return DataError(
+                        f"{path.name}: line {first} opens a quote that is not closed (the field "
+                        f"runs on to line {last}); close that quote or remove it"
+                    )
+                elif len(row) != expected:
+                    return DataError(
+                        f"{path.name}: line {last} has {len(row)} fields but the header has "
+                        f"{expected}; fix that row or quote fields that contain "
+                        f"{_DELIMITER_NAMES.get(delimiter, name_text(delimiter))}s"
+                    )
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return DataError(f"{path.name}: cannot be parsed as CSV ({first}); check its format")
 

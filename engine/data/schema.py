@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from engine.data.display import name_text, names_text, value_text
 from engine.errors import DataError
 
 KINDS = ("numeric", "categorical", "boolean", "identifier", "constant", "text")
@@ -73,13 +74,16 @@ class Schema:
             if info.name == name:
                 return info
         raise DataError(
-            f"column {name!r} does not exist; available columns: {', '.join(self.names)}"
+            f"column {name_text(name)} does not exist; available columns: {names_text(self.names)}"
         )
 
     def with_role(self, name: str, role: str) -> Schema:
         """A copy where ``name`` has ``role``; a new target replaces the old one, sets the task."""
         if role not in ROLES:
-            raise DataError(f"unknown role {role!r} for column {name!r}; use one of {ROLES}")
+            raise DataError(
+                f"unknown role {name_text(role)} for column {name_text(name)}; use one of "
+                f"{', '.join(ROLES)}"
+            )
         self.column(name)
         columns, task = [], self.task
         for info in self.columns:
@@ -95,7 +99,7 @@ class Schema:
 
     def with_task(self, task: str) -> Schema:
         if task not in TASKS:
-            raise DataError(f"unknown task {task!r}; use 'classification' or 'regression'")
+            raise DataError(f"unknown task {name_text(task)}; use 'classification' or 'regression'")
         return replace(self, task=task)
 
     def check(self, source: str = "the data") -> None:
@@ -106,22 +110,22 @@ class Schema:
         info = self.column(target)
         if info.n_missing >= self.n_rows:
             raise DataError(
-                f"{source}: target column {target!r} is entirely missing; "
+                f"{source}: target column {name_text(target)} is entirely missing; "
                 "choose a column that has values"
             )
         if self.task == "classification" and info.n_unique < 2:
             raise DataError(
-                f"{source}: target column {target!r} has only one class; classification "
+                f"{source}: target column {name_text(target)} has only one class; classification "
                 "needs at least two — choose another target"
             )
         if self.task == "regression" and (info.dtype != "number" or info.n_unique < 2):
             raise DataError(
-                f"{source}: target column {target!r} is not a varying number; "
+                f"{source}: target column {name_text(target)} is not a varying number; "
                 "choose another target or the classification task"
             )
         if not self.features:
             raise DataError(
-                f"{source}: no feature columns are left besides the target {target!r}; "
+                f"{source}: no feature columns are left besides the target {name_text(target)}; "
                 "mark at least one column as a feature"
             )
 
@@ -152,8 +156,8 @@ def infer_schema(frame: pd.DataFrame, target: str | None = None, source: str = "
         target = names[-1]
     elif target not in names:
         raise DataError(
-            f"{prefix}target column {target!r} does not exist; available columns: "
-            f"{', '.join(names)} — pass one of them with --target"
+            f"{prefix}target column {name_text(target)} does not exist; available columns: "
+            f"{names_text(names)} — pass one of them with --target"
         )
     n_rows = len(frame)
     sample = None
@@ -165,11 +169,12 @@ def infer_schema(frame: pd.DataFrame, target: str | None = None, source: str = "
         role = "target" if name == target else "feature" if info.kind in _USABLE else "ignored"
         info = replace(info, role=role)
         if role == "ignored":
-            problems.append(f"column {name!r} {info.note} — ignored")
+            problems.append(f"column {name_text(name)} {info.note} — ignored")
         elif info.n_missing:
             fill = "the median" if info.dtype == "number" else "the most frequent value"
             problems.append(
-                f"column {name!r} has {info.n_missing:,} missing values — filled with {fill}"
+                f"column {name_text(name)} has {info.n_missing:,} missing values — filled with "
+                f"{fill}"
             )
         columns.append(info)
     task = next(c.task_hint for c in columns if c.role == "target")
@@ -233,7 +238,7 @@ def _kind(name: str, values: pd.Series, distinct, dtype: str, n_present: int) ->
     if n_unique == 0:
         return "constant", "is entirely missing"
     if n_unique == 1:
-        return "constant", f"has one value only ({values.iloc[0]!r})"
+        return "constant", f"has one value only ({value_text(values.iloc[0])})"
     if n_unique == 2 and _is_boolean(values.dtype, distinct, dtype):
         return "boolean", ""
     unique_per_row = n_unique == len(values) and len(values) >= MIN_ROWS_FOR_IDENTIFIER
@@ -262,4 +267,5 @@ def _looks_like_counter(name: str, values: pd.Series, n_present: int) -> bool:
     array = values.to_numpy(dtype=float)
     if not np.all(np.mod(array, 1) == 0):
         return False
-    return bool(_ID_NAME.search(name)) or array.max() - array.min() + 1 == n_present
+    # min + (n - 1), not max - min + 1: the difference of ±1e308 overflows
+    return bool(_ID_NAME.search(name)) or array.max() == array.min() + (n_present - 1)

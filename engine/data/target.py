@@ -11,8 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from engine.data.display import name_text, value_text
+from engine.data.scaling import LIMIT, mean_std, standardise
 from engine.data.values import category_name
 from engine.errors import DataError
+
+_LARGEST = float(np.finfo(np.float64).max)
 
 
 class TargetEncoder:
@@ -36,9 +40,8 @@ class TargetEncoder:
             return cls(task, labels, name=name)
         y = _regression_values(target)
         y = y if rows is None else y[rows]
-        y = y[np.isfinite(y)]
-        std = float(y.std()) if y.size else 1.0
-        return cls(task, mean=float(y.mean()), std=std if std > 0 else 1.0, name=name)
+        mean, std = mean_std(y[np.isfinite(y)])
+        return cls(task, mean=mean, std=std, name=name)
 
     @property
     def n_outputs(self) -> int:
@@ -58,13 +61,23 @@ class TargetEncoder:
         lookup = np.array([known.get(category_name(v), -1) for v in uniques] + [-1])
         indices = lookup[codes]
         if (indices < 0).any():
-            raise DataError(f"target column {self.name!r} has a value that is not a known class")
+            raise DataError(
+                f"target column {name_text(self.name)} has a value that is not a known class"
+            )
         return indices
 
     def encode(self, target: pd.Series) -> np.ndarray:
         """float32 network targets ``(n, n_outputs)`` for rows that pass :meth:`valid_rows`."""
         if self.task == "regression":
-            y = (_regression_values(target) - self.mean) / self.std
+            y = standardise(_regression_values(target), self.mean, self.std)
+            far = np.flatnonzero(np.abs(y) >= LIMIT)  # clipped: not what the row says
+            if far.size:
+                value = value_text(_regression_values(target.iloc[far[:1]])[0])
+                raise DataError(
+                    f"target column {name_text(self.name)} has the value {value}, too far "
+                    "beyond the training rows' values to learn from; remove that row or add "
+                    "more rows"
+                )
             return y.astype(np.float32).reshape(-1, 1)
         return self.encode_classes(self.class_indices(target))
 
@@ -83,9 +96,15 @@ class TargetEncoder:
         return outputs
 
     def decode(self, outputs: np.ndarray) -> np.ndarray:
-        """Network outputs -> labels (object array) or values in original units ``(n,)``."""
+        """Network outputs -> labels (object array) or values in original units ``(n,)``.
+
+        A value beyond float64 (an output far past the training range of a target near
+        1e308) is reported as the largest float64 of its sign, not as infinity.
+        """
         if self.task == "regression":
-            return np.asarray(outputs, dtype=np.float64).reshape(-1) * self.std + self.mean
+            with np.errstate(over="ignore"):  # clipped to float64's range next
+                values = np.asarray(outputs, dtype=np.float64).reshape(-1) * self.std + self.mean
+            return np.clip(values, -_LARGEST, _LARGEST, out=values)
         chosen = self.probabilities(outputs).argmax(axis=1)
         return np.array(self.labels, dtype=object)[chosen]
 
@@ -112,13 +131,18 @@ def _regression_values(target: pd.Series) -> np.ndarray:
 
 
 def _json_value(value):
-    """A label as JSON keeps it: bool, int (3.0 -> 3), float or stripped text."""
+    """A label as JSON keeps it: bool, int (3.0 -> 3), float or stripped text.
+
+    A whole float past 2**53 stays a float: 1e308 as an int has 309 digits, and both are
+    the same category (:func:`~engine.data.values.category_name`).
+    """
     if isinstance(value, bool | np.bool_):
         return bool(value)
     if isinstance(value, int | np.integer):
         return int(value)
     if isinstance(value, float | np.floating):
-        return int(value) if float(value).is_integer() else float(value)
+        value = float(value)
+        return int(value) if value.is_integer() and abs(value) < 2**53 else value
     return str(value).strip()
 
 

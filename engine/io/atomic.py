@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from engine.errors import UserError
+from engine.processes import alive
 
 
 @contextlib.contextmanager
@@ -30,8 +31,7 @@ def atomic_path(path) -> Iterator[Path]:
         raise UserError(f"{path}: folder {folder} does not exist; create it or pick another")
     if path.is_dir():
         raise UserError(f"{path}: is a folder; give a file name inside it")
-    if os.name == "posix":  # signal 0 only probes a PID on POSIX
-        _remove_stale(folder, path.name)
+    _remove_stale(folder, path.name)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=folder)
     except OSError as exc:
@@ -56,18 +56,8 @@ def _remove_stale(folder: Path, name: str) -> None:
     """Temporary files of ``name`` left by writers that were killed (their PID is gone)."""
     for tmp in folder.glob(f".{glob.escape(name)}.*.tmp"):
         pid = tmp.name[len(name) + 2 :].split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not alive(int(pid)):
             tmp.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # e.g. another user's process: alive
-        return True
-    return True
 
 
 def _fsync(path, flags: int) -> None:

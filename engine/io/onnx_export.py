@@ -1,18 +1,23 @@
 """Export a model file to ONNX, with the preprocessing inside the graph.
 
-The graph takes the raw feature columns as named inputs of shape ``(N, 1)``: numeric columns
-as float32 (NaN or ±inf = missing), categorical columns as strings ("" = missing). Inside:
+The graph takes the raw feature columns as named inputs of shape ``(N, 1)``, as a CSV holds
+them: numeric columns as float64 (NaN, ±inf = missing), categorical columns as the cell's
+text, untouched. Inside:
 
-- numeric: ±inf -> NaN, ``ai.onnx.ml.Imputer`` (the training median), ``ai.onnx.ml.Scaler``
-  (the training mean and standard deviation);
-- categorical: ``ai.onnx.ml.LabelEncoder`` maps each category to its one-hot slot ("" to the
-  most frequent category's, rare categories to the shared "other" slot, unseen ones to -1),
-  then ``ai.onnx.ml.OneHotEncoder`` (-1 gives all zeros);
+- numeric: the engine's standardisation (:func:`engine.data.scaling.standardise`) in
+  float64, op for op, missing values as the median's standardised value, then float32, so
+  a column such as timestamps near 1.7e9 keeps its seconds;
+- categorical: each cell read as the engine reads it (:mod:`engine.data.values`) by
+  ``RegexFullMatch``, one pattern per one-hot column: a missing marker or blank is the
+  most frequent category; otherwise, spaces around it ignored, a category's name, a
+  boolean spelling of it ('True', 'TRUE', '1' for 'true'), or a decimal number whose
+  category is known ('3.0' for '3'); anything else is a category unseen in training (all
+  zeros, as in the engine);
 - the network: ``MatMul`` + ``Add`` and the activation of each Dense layer (Dropout is the
   identity at inference);
 - the head: ``label`` ``(N,)`` with the original class names and ``probabilities``
-  ``(N, n_classes)`` for classification; ``value`` ``(N,)`` in the target's units for
-  regression.
+  ``(N, n_classes)`` for classification; ``value`` ``(N,)`` float64 in the target's units
+  for regression.
 
 The batch dimension is dynamic. Built with the ``onnx`` helpers, checked by ``onnx.checker``.
 """
@@ -26,9 +31,12 @@ import numpy as np
 from engine.errors import UserError
 from engine.io.atomic import write_bytes
 
-OPSET = 17  # ai.onnx; broadly supported by onnxruntime (1.13 and later)
-ML_OPSET = 3  # ai.onnx.ml
+# ai.onnx 20, for RegexFullMatch (the only way to ignore the spaces around a cell's text in
+# a graph): onnxruntime 1.17 and later
+OPSET = 20
 OUTPUT_NAMES = ("label", "probabilities", "value")
+# the whitespace C's strtod skips: a number's leading spaces, so that Cast can parse it
+_C_SPACE = " \t\n\v\f\r"
 
 
 class _Graph:
@@ -53,9 +61,8 @@ class _Graph:
     def op(self, op_type: str, inputs: list[str], hint: str | None = None, **attrs) -> str:
         from onnx import helper
 
-        domain = attrs.pop("domain", "")
         out = self.name(hint or op_type.lower())
-        self.nodes.append(helper.make_node(op_type, inputs, [out], domain=domain, **attrs))
+        self.nodes.append(helper.make_node(op_type, inputs, [out], **attrs))
         return out
 
 
@@ -74,7 +81,7 @@ def build_onnx(predictor):
     numeric = predictor.pipeline.preprocessor.numeric
     categorical = predictor.pipeline.preprocessor.categorical
     for stats in numeric:
-        inputs.append(helper.make_tensor_value_info(stats.name, TensorProto.FLOAT, ["N", 1]))
+        inputs.append(helper.make_tensor_value_info(stats.name, TensorProto.DOUBLE, ["N", 1]))
     for stats in categorical:
         inputs.append(helper.make_tensor_value_info(stats.name, TensorProto.STRING, ["N", 1]))
     if numeric:
@@ -92,9 +99,9 @@ def build_onnx(predictor):
     )
     model = helper.make_model(
         graph,
-        opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid("ai.onnx.ml", ML_OPSET)],
+        opset_imports=[helper.make_opsetid("", OPSET)],
         producer_name="gpu-trainer",
-        ir_version=8,
+        ir_version=9,
     )
     model.doc_string = f"GPU Trainer model predicting {predictor.pipeline.target_name!r}"
     checker.check_model(model, full_check=True)
@@ -102,51 +109,117 @@ def build_onnx(predictor):
 
 
 def _numeric_block(g: _Graph, numeric) -> str:
-    """Raw numeric columns -> imputed, standardised float32 ``(N, k)``."""
+    """Raw float64 columns -> standardised float32 ``(N, k)``, computed as the engine does:
+    ``standardise`` op for op in float64 (halve, subtract the halved mean, divide, double,
+    clip), NaN and ±inf replaced by the median's standardised value, then float32."""
+    from onnx import TensorProto
+
+    from engine.data.scaling import LIMIT, standardise
+
     x = g.op("Concat", [s.name for s in numeric], "numeric", axis=1) if len(numeric) > 1 else None
     x = x or numeric[0].name
-    nan = g.const("nan", np.full((1,), np.nan))
-    x = g.op("Where", [g.op("IsInf", [x]), nan, x], "finite")
-    x = g.op(
-        "Imputer",
-        [x],
-        "imputed",
-        domain="ai.onnx.ml",
-        imputed_value_floats=[float(s.median) for s in numeric],
-        replaced_value_float=math.nan,
-    )
-    return g.op(
-        "Scaler",
-        [x],
-        "scaled",
-        domain="ai.onnx.ml",
-        offset=[float(s.mean) for s in numeric],
-        scale=[1.0 / float(s.std) for s in numeric],
-    )
+    missing = g.op("Or", [g.op("IsNaN", [x]), g.op("IsInf", [x])], "missing")
+    means = np.array([s.mean for s in numeric], dtype=np.float64)
+    stds = np.array([s.std for s in numeric], dtype=np.float64)
+    fills = standardise(np.array([s.median for s in numeric], dtype=np.float64), means, stds)
+    z = g.op("Mul", [x, g.const("half", 0.5, np.float64)])
+    z = g.op("Sub", [z, g.const("half_mean", np.multiply(means, 0.5), np.float64)])
+    z = g.op("Div", [z, g.const("std", stds, np.float64)])
+    z = g.op("Mul", [z, g.const("two", 2.0, np.float64)])
+    z = g.op("Clip", [z, g.const("low", -LIMIT, np.float64), g.const("high", LIMIT, np.float64)])
+    z = g.op("Where", [missing, g.const("fill", fills, np.float64), z], "imputed")
+    return g.op("Cast", [z], "scaled", to=TensorProto.FLOAT)
 
 
 def _one_hot_block(g: _Graph, stats) -> str:
-    """A raw string column ``(N, 1)`` -> its one-hot block float32 ``(N, width)``."""
+    """A raw text column ``(N, 1)`` -> its one-hot block float32 ``(N, width)``.
+
+    One ``RegexFullMatch`` per one-hot column finds the cells spelling one of its categories
+    (:func:`~engine.data.values.category_spellings`), spaces around them ignored as the
+    engine strips them; where none matches, a number whose category is known
+    (:func:`~engine.data.values.number_categories`); a missing marker or blank overrides
+    both with the most frequent category's column.
+    """
+    from onnx import TensorProto
+
+    from engine.data.values import MISSING, category_spellings, number_categories
+
     slot = stats.slots()
-    keys = list(slot)
-    codes = g.op(
-        "LabelEncoder",
-        [stats.name],
-        f"{stats.name}_code",
-        domain="ai.onnx.ml",
-        keys_strings=keys,
-        values_int64s=[slot[k] for k in keys],
-        default_int64=-1,
-    )
-    one_hot = g.op(
-        "OneHotEncoder",
-        [codes],
-        f"{stats.name}_onehot",
-        domain="ai.onnx.ml",
-        cats_int64s=list(range(stats.width)),
-        zeros=1,
-    )
-    return g.op("Reshape", [one_hot, g.const("shape", [-1, stats.width], np.int64)])
+    filled = slot.pop(MISSING)
+    spellings = [[] for _ in range(stats.width)]
+    for text, name in category_spellings(slot).items():
+        spellings[slot[name]].append(text)
+    matches = [g.op("RegexFullMatch", [stats.name], pattern=_padded(t)) for t in spellings]
+    hot = g.op("Concat", matches, f"{stats.name}_text", axis=1)
+    hot = g.op("Cast", [hot], to=TensorProto.FLOAT)
+    numbers = number_categories(slot)
+    if numbers:
+        pairs = [(value, slot[name]) for name, value in numbers.items()]
+        by_number = _number_hot(g, stats.name, pairs, stats.width)
+        spelled = g.op("ReduceMax", [hot, g.const("axis", [1], np.int64)], keepdims=1)
+        spelled = g.op("Cast", [spelled], to=TensorProto.BOOL)
+        hot = g.op("Where", [spelled, hot, by_number])
+    missing = g.op("RegexFullMatch", [stats.name], f"{stats.name}_missing", pattern=_missing())
+    most_frequent = np.eye(stats.width, dtype=np.float32)[[filled]]
+    return g.op("Where", [missing, g.const("most_frequent", most_frequent), hot])
+
+
+def _number_hot(g: _Graph, column: str, numbers: list[tuple[float, int]], width: int) -> str:
+    """float32 ``(N, width)``: the one-hot column of the number each cell holds, where it
+    is one of ``numbers`` ((value, column) pairs); all zeros elsewhere.
+
+    onnxruntime's ``Cast`` parses text to float64 as C's strtod does and fails on what is
+    not a number, so it sees only the cells that match a decimal number (others become "0",
+    then are masked), with digits bounded so that no value leaves float64's normal range.
+    """
+    from onnx import TensorProto
+
+    is_number = g.op("RegexFullMatch", [column], f"{column}_is_number", pattern=_number())
+    zero = g.const("zero", ["0"], None)
+    text = g.op("Where", [is_number, column, zero])
+    value = g.op("Cast", [text], f"{column}_number", to=TensorProto.DOUBLE)
+    known = g.const("numbers", [[v for v, _ in numbers]], np.float64)
+    equal = g.op("And", [g.op("Equal", [value, known]), is_number])
+    columns = np.zeros((len(numbers), width), dtype=np.float32)
+    columns[np.arange(len(numbers)), [c for _, c in numbers]] = 1.0
+    return g.op("MatMul", [g.op("Cast", [equal], to=TensorProto.FLOAT), g.const("slots", columns)])
+
+
+def _literal(text: str) -> str:
+    """``text`` as an RE2 pattern matching it literally: every character but ASCII letters,
+    digits and '_' written as its code point."""
+    safe = (c if c.isascii() and (c.isalnum() or c == "_") else f"\\x{{{ord(c):x}}}" for c in text)
+    return "".join(safe)
+
+
+def _space() -> str:
+    """An RE2 class of the characters the engine strips around a category's text."""
+    from engine.data.values import spaces
+
+    return f"[{_literal(spaces())}]"
+
+
+def _padded(texts: list[str]) -> str:
+    """Any of ``texts``, with any spaces around it."""
+    return f"{_space()}*(?:{'|'.join(_literal(t) for t in texts)}){_space()}*"
+
+
+def _missing() -> str:
+    """A missing marker exactly (the reader matches them exactly), or blank."""
+    from engine.data.values import MISSING_MARKERS
+
+    markers = "|".join(_literal(m) for m in MISSING_MARKERS if m)
+    return f"(?:{markers}|{_space()}*)"
+
+
+def _number() -> str:
+    """A decimal number such as '3', '-0.5', '+3.', '.5', '1.7E9', with spaces around it:
+    strtod's spaces before it, so that ``Cast`` reads it whole; at most 100 digits on each
+    side of the point and 2 in the exponent, so that it stays a normal float64."""
+    digits = "[0-9]"
+    mantissa = f"(?:{digits}{{1,100}}(?:\\.{digits}{{0,100}})?|\\.{digits}{{1,100}})"
+    exponent = f"(?:[eE][+-]?{digits}{{1,2}})?"
+    return f"[{_literal(_C_SPACE)}]*[+-]?{mantissa}{exponent}{_space()}*"
 
 
 def _network(g: _Graph, x: str, model) -> tuple[str, str]:
@@ -196,13 +269,16 @@ def _head(g: _Graph, x: str, target, last_activation: str) -> list[tuple]:
     """The outputs: (name, element type, shape) triples, after adding their nodes."""
     from onnx import TensorProto, helper
 
-    if target.task == "regression":
-        value = g.op(
-            "Add", [g.op("Mul", [x, g.const("std", target.std)]), g.const("mean", target.mean)]
-        )
+    if target.task == "regression":  # in float64 as the engine decodes, within its range
+        value = g.op("Cast", [x], to=TensorProto.DOUBLE)
+        value = g.op("Mul", [value, g.const("std", target.std, np.float64)])
+        value = g.op("Add", [value, g.const("mean", target.mean, np.float64)])
+        largest = float(np.finfo(np.float64).max)
+        low, high = g.const("lowest", -largest, np.float64), g.const("highest", largest, np.float64)
+        value = g.op("Clip", [value, low, high])
         flat = g.const("flat", [-1], np.int64)
         g.nodes.append(helper.make_node("Reshape", [value, flat], ["value"]))
-        return [("value", TensorProto.FLOAT, ["N"])]
+        return [("value", TensorProto.DOUBLE, ["N"])]
     if last_activation not in ("sigmoid", "softmax"):
         raise UserError(
             f"a classifier must end in sigmoid or softmax to export, not {last_activation!r}"

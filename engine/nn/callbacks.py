@@ -15,6 +15,9 @@ import warnings
 
 class Callback:
     model = None
+    # attributes that hold what the callback has learnt during a run; a checkpoint keeps
+    # them (get_state) and a resumed run puts them back (set_state) after on_train_begin
+    state_fields: tuple[str, ...] = ()
 
     def set_model(self, model) -> None:
         self.model = model
@@ -22,6 +25,16 @@ class Callback:
     @property
     def wants_batches(self) -> bool:
         return type(self).on_train_batch_end is not Callback.on_train_batch_end
+
+    def get_state(self) -> dict:
+        """The values of ``state_fields`` (numbers, lists, or lists of host arrays)."""
+        return {name: getattr(self, name) for name in self.state_fields}
+
+    def set_state(self, state: dict) -> None:
+        """Put back what :meth:`get_state` gave."""
+        for name in self.state_fields:
+            if name in state:
+                setattr(self, name, state[name])
 
     def on_train_begin(self, logs=None) -> None: ...
 
@@ -38,6 +51,8 @@ class Callback:
 class History(Callback):
     """``history``: ``{key: [value per epoch]}``; ``epoch``: the epoch numbers seen."""
 
+    state_fields = ("history", "epoch")
+
     def __init__(self):
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
@@ -46,6 +61,12 @@ class History(Callback):
         self.epoch.append(epoch)
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(value)
+
+    def set_state(self, state: dict) -> None:
+        """In place: whoever reads ``history`` (the app's live view) keeps the same lists."""
+        self.history.clear()
+        self.history.update({k: list(v) for k, v in state.get("history", {}).items()})
+        self.epoch[:] = state.get("epoch", [])
 
 
 class LambdaCallback(Callback):
@@ -75,6 +96,8 @@ class LambdaCallback(Callback):
 
 class _Monitor(Callback):
     """Tracks the best value of ``monitor`` (lower is better unless mode says otherwise)."""
+
+    state_fields = ("best",)
 
     def __init__(self, monitor: str, min_delta: float, mode: str):
         self.monitor = monitor
@@ -132,6 +155,8 @@ class EarlyStopping(_Monitor):
         self.best_epoch = None
         self.best_weights = None
 
+    state_fields = ("best", "wait", "stopped_epoch", "best_epoch", "best_weights")
+
     def on_train_begin(self, logs=None) -> None:
         self._reset()
         self.wait, self.stopped_epoch, self.best_epoch, self.best_weights = 0, None, None, None
@@ -180,6 +205,8 @@ class ReduceLROnPlateau(_Monitor):
         self.factor, self.patience, self.verbose = float(factor), int(patience), verbose
         self.cooldown, self.min_lr = int(cooldown), float(min_lr)
         self.wait = self.cooldown_counter = 0
+
+    state_fields = ("best", "wait", "cooldown_counter")
 
     def on_train_begin(self, logs=None) -> None:
         self._reset()

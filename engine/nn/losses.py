@@ -8,7 +8,9 @@ logits, ``(a - y) / n``, never divides by a saturated probability.
 
 from __future__ import annotations
 
-from engine.backend import array_module
+import numpy as np
+
+from engine.backend import array_module, to_numpy
 
 # probabilities are clipped to [EPS, 1 - EPS] where a loss must take their log (Keras's value)
 EPS = 1e-7
@@ -40,6 +42,8 @@ class Loss:
         xp = array_module(y_pred)
         y_pred = xp.asarray(y_pred, dtype=xp.float64)
         y_pred = y_pred.reshape(-1, 1) if y_pred.ndim == 1 else y_pred
+        if self.name == "sparse_categorical_crossentropy":
+            check_class_indices(to_numpy(y_true).reshape(-1), y_pred.shape[-1])
         y_true = xp.asarray(y_true, dtype=xp.float64)
         if self.name != "sparse_categorical_crossentropy":
             y_true = y_true.reshape(y_pred.shape)
@@ -152,6 +156,25 @@ class Huber(Loss):
         loss = (xp.abs(small) * (xp.abs(error) - 0.5 * xp.abs(small))).mean()
         xp.multiply(small, 1.0 / y.size, out=grad)
         return loss
+
+
+def check_class_indices(y: np.ndarray, n_classes: int) -> None:
+    """Raise ValueError unless every host value of ``y`` is a whole number from 0 to
+    ``n_classes - 1``: the sparse loss would make any other value an all-zero one-hot row,
+    which trains silently on nothing."""
+    values = np.asarray(y, dtype=np.float64)
+    bad = ~((values >= 0) & (values < n_classes) & (values == np.floor(values)))
+    if bad.any():
+        row = int(bad.argmax())
+        raise ValueError(
+            f"y has the class index {_number(values[row])} at row {row}; sparse labels must "
+            f"be whole numbers from 0 to {n_classes - 1} for a last layer of {n_classes} units"
+        )
+
+
+def _number(value: float) -> str:
+    """5.0 -> '5', 1.5 -> '1.5', nan -> 'nan': a label as it was given."""
+    return str(int(value)) if value.is_integer() else str(value)
 
 
 def _logsumexp(z):

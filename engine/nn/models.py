@@ -102,7 +102,7 @@ class Sequential:
         for layer in self.layers:
             width = layer.build(width)
         seed = seeding.resolve(self.seed if self.seed is not None else seed)
-        host_rng = np.random.default_rng(seed)
+        host_rng = np.random.default_rng(seeding.stream_seed(seed, "weights"))
         initial = [
             w for layer in self.layers if layer.n_params for w in layer.initial_weights(host_rng)
         ]
@@ -110,12 +110,24 @@ class Sequential:
         xp = self.xp
         self._params = self.backend.asarray(flat, dtype=self.dtype)
         self._grads = xp.zeros_like(self._params)
-        device_rng = xp.random.default_rng(seed)
+        device_rng = self._dropout_rng = xp.random.default_rng(seeding.stream_seed(seed, "dropout"))
         offset = 0
         for layer in self.layers:
             end = offset + layer.n_params
             layer.bind(xp, self._params[offset:end], self._grads[offset:end], device_rng)
             offset = end
+
+    def get_rng_state(self) -> dict | None:
+        """The dropout generator's state (NumPy's; None on CuPy, whose generators keep theirs
+        on the device)."""
+        self.build()
+        state = getattr(self._dropout_rng, "bit_generator", None)
+        return None if state is None or self.backend.is_gpu else state.state
+
+    def set_rng_state(self, state: dict | None) -> None:
+        if state is not None and not self.backend.is_gpu:
+            self.build()
+            self._dropout_rng.bit_generator.state = state
 
     def count_params(self) -> int:
         """Weights and biases: the layers' own counts (no weights are made to count them)."""
@@ -298,12 +310,17 @@ class Sequential:
         return total
 
     def targets(self, y, n: int):
-        """Device targets: ``(n,)`` class indices for the sparse loss, else ``(n, out)``."""
+        """Device targets: ``(n,)`` class indices for the sparse loss, else ``(n, out)``.
+
+        Checked here, once, when targets are given (``fit``, ``evaluate``, a Trainer): a
+        class index outside the outputs would otherwise train as an all-zero one-hot row.
+        """
         y = np.asarray(y)
         if len(y) != n:
             raise ValueError(f"x has {n} rows but y has {len(y)}")
         if self.loss.name == "sparse_categorical_crossentropy":
             y = y.reshape(n)
+            losses.check_class_indices(y, self.layers[-1].output_dim)
         else:
             units = self.layers[-1].output_dim
             y = y.reshape(n, -1)

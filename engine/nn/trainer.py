@@ -25,8 +25,10 @@ from engine.errors import GpuOutOfMemory, TrainingDiverged, UserError
 from engine.nn import seeding
 from engine.nn.callbacks import Callback, History
 from engine.nn.step import TrainStep, make_train_function
+from engine.series import DecimatingBuffer
 
 log = logging.getLogger(__name__)
+LOSS_LOG_POINTS = 2048
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ class Trainer:
         self._rng = np.random.default_rng(seeding.stream_seed(seed, "order"))
         self._stopped = self._ended = self._started = False
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self.loss_log = DecimatingBuffer(LOSS_LOG_POINTS)  # every step's loss, bounded
+        self._callback_states: list[dict] = []  # from set_state, applied at the first step
         self.history_callback = History()
         self.callbacks: list[Callback] = [self.history_callback, *(callbacks or [])]
         for callback in self.callbacks:
@@ -142,6 +146,60 @@ class Trainer:
             raise UserError(f"the learning rate must be a positive number, not {value}")
         self.model.optimizer.learning_rate = value
 
+    def add_callback(self, callback: Callback) -> None:
+        """Add ``callback`` last (before the first step): it sees what every other callback
+        did at an epoch's end (a run recorder checkpoints that)."""
+        if self._started:
+            raise RuntimeError("callbacks are added before the first step")
+        if callback.wants_batches:  # the step was made without per-batch reporting
+            raise ValueError("a per-batch callback is given to the Trainer when it is made")
+        callback.set_model(self.model)
+        self.callbacks.append(callback)
+
+    def get_state(self) -> dict:
+        """Everything this run needs to go on from here, taken between epochs (a checkpoint):
+        ``epoch``, ``global_step``, the batch-order and dropout generators' states, the
+        weights, the optimizer's state (host arrays) and learning rate, each callback's state.
+        """
+        if self._batch:
+            raise RuntimeError("a trainer's state is taken between epochs, not mid-epoch")
+        model = self.model
+        optimizer = {k: model.backend.asnumpy(v) if k != "iterations" else v
+                     for k, v in model.optimizer.get_state().items()}  # fmt: skip
+        return {
+            "epoch": self.epoch,
+            "global_step": self.global_step,
+            "order_rng": self._rng.bit_generator.state,
+            "dropout_rng": model.get_rng_state(),
+            "weights": model.get_weights(),
+            "optimizer": optimizer,
+            "learning_rate": self.learning_rate,
+            "callbacks": [callback.get_state() for callback in self.callbacks],
+            "loss_log": self.loss_log.get_state(),
+        }
+
+    def set_state(self, state: dict) -> None:
+        """Go on from :meth:`get_state`'s ``state`` (before the first step): the next step is
+        the first of epoch ``state["epoch"]``, and the callbacks get their state back right
+        after their ``on_train_begin``."""
+        if self._started:
+            raise RuntimeError("a trainer's state is set before its first step")
+        if len(state["callbacks"]) != len(self.callbacks):
+            raise ValueError("the checkpoint was taken with other callbacks")
+        model = self.model
+        with model.backend.activate():
+            model.set_weights(state["weights"])
+            model.set_rng_state(state["dropout_rng"])
+            model.optimizer.set_state(
+                {k: v if k == "iterations" else model.backend.asarray(v, dtype=model.dtype)
+                 for k, v in state["optimizer"].items()}
+            )  # fmt: skip
+        self.learning_rate = state["learning_rate"]
+        self.epoch, self.global_step = int(state["epoch"]), int(state["global_step"])
+        self._rng.bit_generator.state = state["order_rng"]
+        self.loss_log.set_state(state["loss_log"])
+        self._callback_states = state["callbacks"]
+
     def stop(self) -> None:
         """End the run before the next step (callbacks' ``on_train_end`` runs now)."""
         self._stopped = True
@@ -183,6 +241,8 @@ class Trainer:
             self.model.stop_training = False
             for callback in self.callbacks:
                 callback.on_train_begin()
+            for callback, saved in zip(self.callbacks, self._callback_states):
+                callback.set_state(saved)
         if self._batch == 0:
             self._begin_epoch()
         rows = min(self.batch_size, self.n - self._batch * self.batch_size)
@@ -226,12 +286,14 @@ class Trainer:
             val = model.evaluate_device(*self._val)
             logs.update({f"val_{k}": v for k, v in val.items()})
         logs["lr"] = self.learning_rate
-        for callback in self.callbacks:
-            callback.on_epoch_end(self.epoch, logs)
-        now = time.monotonic()
-        result = EpochResult(self.epoch, logs, now - self._epoch_start, now)
+        finished, now = self.epoch, time.monotonic()
+        # the epoch is closed before the callbacks run, so one that takes a checkpoint
+        # (get_state) sees the run between epochs
         self.epoch += 1
         self._batch = 0
+        for callback in self.callbacks:
+            callback.on_epoch_end(finished, logs)
+        result = EpochResult(finished, logs, now - self._epoch_start, now)
         if model.stop_training:
             self._stopped = True
         if self.done:
@@ -270,6 +332,7 @@ class Trainer:
         first = self.global_step - (count - self._drained) + 1
         steps = np.arange(first, first + len(losses), dtype=np.int64)
         self._drained = count
+        self.loss_log.extend(steps, losses)
         bad = ~np.isfinite(losses)
         if bad.any():  # (on a GPU, found here when the losses are read back)
             self._end_on_error()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from engine.nn.metrics import MeanAbsoluteError, R2Score, RootMeanSquaredError
@@ -44,12 +46,17 @@ def regression_report(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
     y_pred = np.asarray(y_pred, dtype=np.float64).reshape(-1)
     n = int(y_true.size)
     report = {"task": "regression", "n": n}
-    # R² does not change when both move by the same amount; centred, its sums stay exact
-    shift = float(y_true.mean()) if n else 0.0
-    truth, guess = (y_true - shift).reshape(-1, 1), (y_pred - shift).reshape(-1, 1)
+    # computed on values scaled by a power of two (exact) so that squares cannot overflow,
+    # and centred (R² does not change when both move by the same amount; its sums stay exact)
+    exponent = math.frexp(float(np.abs(np.r_[y_true, y_pred]).max()))[1] if n else 0
+    truth, guess = np.ldexp(y_true, -exponent), np.ldexp(y_pred, -exponent)
+    shift = float(truth.mean()) if n else 0.0
+    truth, guess = (truth - shift).reshape(-1, 1), (guess - shift).reshape(-1, 1)
     for name, metric in (("mae", MeanAbsoluteError()), ("rmse", RootMeanSquaredError()),
                          ("r2", R2Score())):  # fmt: skip
         stats = np.atleast_1d(metric.stats(truth, guess))
-        report[name] = metric.result(stats, n) if n else float("nan")
+        value = metric.result(stats, n) if n else float("nan")
+        with np.errstate(over="ignore"):  # an error beyond float64's range is inf, said so
+            report[name] = value if name == "r2" else float(np.ldexp(value, exponent))
     report.update(y_true=y_true.tolist(), y_pred=y_pred.tolist())
     return report

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from engine.data import Preprocessor, TargetEncoder, infer_schema
+from engine.data import Preprocessor, TargetEncoder, infer_schema, preprocess
 from engine.data.preprocess import OTHER
+from engine.data.scaling import LIMIT
 from engine.errors import DataError
 
 
@@ -123,3 +125,70 @@ def test_regression_target_standardised_and_reported_in_original_units():
     y = enc.encode(target[enc.valid_rows(target)])
     assert y.dtype == np.float32 and y.shape == (4, 1)
     np.testing.assert_allclose(enc.decode(y), [100, 200, 300, 400], rtol=1e-6)
+
+
+@pytest.fixture
+def warnings_are_errors():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+def test_columns_beyond_float32_are_standardised(warnings_are_errors):
+    i = np.arange(40.0)
+    frame = pd.DataFrame(
+        {
+            "extreme": np.where(i % 2, 1e308, -1e308),
+            "huge": 1e200 * i,
+            "tiny": 1e-320 * i,
+            "gappy": np.where(i % 5, 1e308 - i * 1e305, np.nan),
+            "y": i % 2,
+        }
+    )
+    pre = Preprocessor.fit(frame, infer_schema(frame))
+    x = pre.transform(frame)
+    assert np.isfinite(x).all()
+    np.testing.assert_allclose(x.mean(axis=0), 0.0, atol=1e-6)
+    np.testing.assert_allclose(x.std(axis=0), 1.0, rtol=1e-5)
+    assert x[:2, 0].tolist() == [-1.0, 1.0]
+
+
+def test_the_median_of_the_largest_numbers_does_not_overflow(warnings_are_errors):
+    assert preprocess._median(np.array([1e308, 1e308, -1e308, 1e308])) == 1e308
+
+
+def test_a_value_far_beyond_the_training_rows_is_clipped(warnings_are_errors):
+    frame = pd.DataFrame({"num": [1.0, 1.0 + 1e-9, 1.0], "y": [0, 1, 0]})
+    pre = Preprocessor.fit(frame, infer_schema(frame))
+    x = pre.transform(pd.DataFrame({"num": [1e308, -1e308, 1.0]}))
+    assert x[:, 0].tolist()[:2] == [LIMIT, -LIMIT] and abs(x[2, 0]) < 1
+
+
+def test_a_regression_target_beyond_float32_round_trips(warnings_are_errors):
+    for values in (1e200 * np.arange(50.0), np.where(np.arange(50) % 2, 1, -1) * 1e308):
+        target = pd.Series(values, name="y")
+        enc = TargetEncoder.fit(target, "regression")
+        y = enc.encode(target)
+        assert y.dtype == np.float32 and np.abs(y).max() < 10
+        # float32 targets: about 7 digits of the column's scale
+        np.testing.assert_allclose(enc.decode(y), values, atol=1e-6 * np.abs(values).max())
+
+
+def test_a_prediction_beyond_float64_is_the_largest_float(warnings_are_errors):
+    enc = TargetEncoder.fit(pd.Series([1e308, -1e308] * 5, name="y"), "regression")
+    largest = np.finfo(np.float64).max
+    assert enc.decode(np.array([[3.0], [-3.0], [0.5]])).tolist() == [largest, -largest, 5e307]
+
+
+def test_a_target_far_beyond_the_training_rows_is_named():
+    target = pd.Series([1.0, 1.0, 1e300], name="price")
+    enc = TargetEncoder.fit(target, "regression", rows=np.array([0, 1]))
+    with pytest.raises(DataError, match=r"^target column 'price' has the value 1e\+300, too far"):
+        enc.encode(target)
+
+
+def test_a_whole_number_label_past_2_53_stays_as_written():
+    target = pd.Series([1e308, 0.0, 1e308, 3.0], name="y")
+    enc = TargetEncoder.fit(target, "classification")
+    assert enc.labels == [0, 3, 1e308]
+    assert enc.class_indices(target).tolist() == [2, 0, 2, 1]

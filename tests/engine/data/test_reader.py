@@ -177,3 +177,23 @@ def test_text_with_many_distinct_values_stays_text(tmp_path, monkeypatch):
     table = read_csv(_write(tmp_path, "n,name,ab\n" + rows + "\n"))
     assert table.frame["name"].dtype == "str" and table.frame["name"].iloc[7] == "name7"
     assert isinstance(table.frame["ab"].dtype, pd.CategoricalDtype)
+
+
+def test_a_field_past_the_csv_modules_limit_leaves_detection_to_the_rows_before_it(tmp_path):
+    huge = "x" * 200_000  # Python's csv module reads fields of up to 131,072 characters
+    rows = [f"{i};{i},5;{huge if i == 7 else 'a'}" for i in range(8)]
+    table = read_csv(_write(tmp_path, "\n".join(["n;v;t", *rows]) + "\n"))
+    assert (table.delimiter, table.decimal) == (";", ",")
+    assert table.frame["v"].tolist() == [i + 0.5 for i in range(8)]
+    with pytest.raises(DataError, match=r"^broken.csv: cannot be parsed as CSV"):
+        read_csv(_write(tmp_path, f"a,b\n{huge},1\n1,2,3\n", "broken.csv"))
+
+
+def test_a_quote_left_open_is_named_by_the_line_that_opens_it(tmp_path):
+    rows = [f"{i},{'red' if i != 2 else chr(34) + 'red'},{i % 2}" for i in range(30)]
+    with pytest.raises(DataError) as info:
+        read_csv(_write(tmp_path, "\n".join(["a,b,y", *rows]) + "\n"))
+    assert str(info.value) == (
+        "data.csv: line 4 opens a quote that is not closed (the field runs on to line 31); "
+        "close that quote or remove it"
+    )

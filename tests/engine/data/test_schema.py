@@ -155,3 +155,34 @@ def test_large_frames_are_counted_on_a_sample(monkeypatch):
     assert schema.column("id").kind == "identifier"
     assert schema.column("const").kind == "boolean" or schema.column("const").n_unique == 2
     assert schema.column("y").n_unique == 3
+
+
+@pytest.mark.parametrize(
+    "values, shown",
+    [
+        (np.zeros(4), "0"),
+        (np.full(4, 0.5), "0.5"),
+        (np.full(4, 1e308), "1e+308"),
+        (np.full(4, 3, dtype=np.int64), "3"),
+        (pd.Series(["yes"] * 4, dtype="category"), "yes"),
+        (pd.Series(["yes"] * 4, dtype="string[pyarrow]"), "yes"),
+        ([True] * 4, "true"),
+    ],
+)
+def test_a_constant_column_shows_its_value_as_written(values, shown):
+    frame = pd.DataFrame({"c": values, "y": [0, 1, 0, 1]})
+    assert infer_schema(frame).problems == (f"column 'c' has one value only ({shown}) — ignored",)
+
+
+def test_problems_and_errors_read_as_one_short_line():
+    long_name, broken = "n" * 500, "two\nlines"
+    frame = pd.DataFrame({long_name: [1.0] * 4, broken: [np.nan, 1.0, 2.0, 3.0], "y": [0, 1] * 2})
+    problems = infer_schema(frame).problems
+    assert problems[0].startswith(f"column '{'n' * 39}…' has one value only")
+    assert problems[1] == r"column 'two\nlines' has 1 missing values — filled with the median"
+    wide = pd.DataFrame({f"c{i}": [1, 2] for i in range(1000)})
+    with pytest.raises(DataError) as info:
+        infer_schema(wide, target="price")
+    assert "available columns: c0, c1, c2, c3, c4 and 995 more — pass" in str(info.value)
+    for message in [*problems, str(info.value)]:
+        assert "\n" not in message and len(message) < 200 and "np." not in message

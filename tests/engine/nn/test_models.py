@@ -9,9 +9,12 @@ import numpy as np
 import pytest
 
 from engine import Sequential
+from engine.nn import losses
 from engine.nn.layers import Dense, Dropout
+from engine.nn.losses import SparseCategoricalCrossentropy
 from engine.nn.optimizers import SGD
 from engine.nn.regularizers import l2
+from engine.nn.trainer import Trainer
 
 RNG = np.random.default_rng(7)
 X = RNG.standard_normal((8, 3)).astype(np.float32)
@@ -162,3 +165,35 @@ def test_summary_and_errors(capsys):
         _model().fit(X, np.zeros((8, 2)), verbose=0)
     with pytest.raises(ValueError, match="compile"):
         Sequential([Dense(1, input_dim=2)], device="cpu").evaluate(X[:, :2], Y)
+
+
+def _sparse_model():
+    model = Sequential([Dense(3, activation="softmax", input_dim=3)], device="cpu", seed=0)
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+    return model
+
+
+@pytest.mark.parametrize("label, shown", [(3, "3"), (-1, "-1"), (1.5, "1.5"), (np.nan, "nan")])
+def test_a_sparse_label_outside_the_outputs_is_named_when_given(label, shown):
+    y = np.array([0, 1, 2, 0, 1, 2, 0, 1], dtype=np.float64)
+    y[5] = label
+    message = rf"class index {shown} at row 5; .* whole numbers from 0 to 2 .* 3 units"
+    with pytest.raises(ValueError, match=message):
+        _sparse_model().fit(X, y, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=message):
+        _sparse_model().evaluate(X, y, verbose=0)
+    with pytest.raises(ValueError, match=message):
+        Trainer(_sparse_model(), X, y)
+    with pytest.raises(ValueError, match=message):
+        _sparse_model().fit(X, np.zeros(8), validation_data=(X, y), verbose=0)
+    with pytest.raises(ValueError, match=message):
+        SparseCategoricalCrossentropy()(y, np.full((8, 3), 1 / 3))
+
+
+def test_sparse_labels_are_checked_once_not_every_step(monkeypatch):
+    calls = []
+    check = losses.check_class_indices
+    monkeypatch.setattr(losses, "check_class_indices", lambda *a: calls.append(check(*a)))
+    y = np.arange(8) % 3
+    _sparse_model().fit(X, y, batch_size=2, epochs=3, validation_data=(X, y), verbose=0)
+    assert len(calls) == 2  # the training and the validation targets, 12 steps

@@ -3,6 +3,8 @@ a constant target included."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
@@ -40,3 +42,15 @@ def test_the_training_metric_is_the_same_r2(name):
     metric = R2Score()
     totals = sum(metric.stats(y[i : i + 32], a[i : i + 32]) for i in range(0, len(y), 32))
     assert metric.result(totals, len(y)) == pytest.approx(r2_score(truth, guess), abs=1e-9)
+
+
+def test_a_target_beyond_float32_and_its_squares_beyond_float64_reports_finite_figures():
+    truth = 1e200 * np.arange(10.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = regression_report(truth, truth[::-1])
+    assert report["mae"] == pytest.approx(mean_absolute_error(truth, truth[::-1]), rel=1e-12)
+    assert report["rmse"] == pytest.approx(
+        np.sqrt(mean_squared_error(truth / 1e200, truth[::-1] / 1e200)) * 1e200, rel=1e-12
+    )
+    assert report["r2"] == pytest.approx(r2_score(truth / 1e200, truth[::-1] / 1e200))
