@@ -131,6 +131,28 @@ class DataPanel(QWidget):
     def splits(self) -> tuple[float, float]:
         return self.val_spin.value(), self.test_spin.value()
 
+    def set_splits(self, val_split: float, test_split: float) -> None:
+        self.val_spin.setValue(val_split)
+        self.test_spin.setValue(test_split)
+
+    def restore(self, roles: dict[str, str], task: str | None) -> None:
+        """Give the columns the roles and the task an earlier run used (a run reopened);
+        columns this file lacks and unknown roles are skipped, the target first so that the
+        roles after it stand."""
+        if self.schema is None:
+            return
+        schema, known = self.schema, set(self.schema.names)
+        for name, role in sorted(roles.items(), key=lambda item: item[1] != "target"):
+            if name in known and role in ROLES and schema.column(name).role != role:
+                schema = schema.with_role(name, role)
+        if task in TASKS:
+            schema = schema.with_task(task)
+        self.schema = schema
+        self.target_combo.blockSignals(True)
+        self.target_combo.setCurrentText(schema.target or "")
+        self.target_combo.blockSignals(False)
+        self._refresh()
+
     def set_state(self, state: str) -> None:
         editable = state == "idle"
         for widget in (

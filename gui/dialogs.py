@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 CSV_FILTER = "CSV files (*.csv *.tsv *.txt);;All files (*)"
 MODEL_FILTER = "GPU Trainer model (*.safetensors);;All files (*)"
@@ -13,8 +13,9 @@ ONNX_FILTER = "ONNX model (*.onnx);;All files (*)"
 class Dialogs:
     """Asks the user for paths and shows messages.
 
-    Tests swap ``open_path`` / ``save_path`` for functions returning fixed paths. Messages are
-    non-modal boxes kept in ``messages`` so a test can read them without an event loop blocking.
+    Tests swap ``open_path`` / ``save_path`` for functions returning fixed paths, and
+    ``ask_text`` / ``ask_notes`` / ``confirm`` for fixed answers. Messages are non-modal boxes
+    kept in ``messages`` so a test can read them without an event loop blocking.
     """
 
     def __init__(self, parent: QWidget) -> None:
@@ -28,6 +29,27 @@ class Dialogs:
     def save_path(self, title: str, suggested: str, file_filter: str) -> str:
         path, _ = QFileDialog.getSaveFileName(self._parent, title, suggested, file_filter)
         return path
+
+    def ask_text(self, title: str, label: str, text: str = "") -> str | None:
+        """One line of text; None when cancelled."""
+        value, ok = QInputDialog.getText(self._parent, title, label, text=text)
+        return value if ok else None
+
+    def ask_notes(self, title: str, label: str, text: str = "") -> str | None:
+        """Several lines of text; None when cancelled."""
+        value, ok = QInputDialog.getMultiLineText(self._parent, title, label, text)
+        return value if ok else None
+
+    def confirm(self, title: str, text: str) -> bool:
+        """Yes or no, with No the default (the questions asked are about deleting)."""
+        answer = QMessageBox.question(
+            self._parent,
+            title,
+            text,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def show_message(self, title: str, text: str, error: bool = True) -> QMessageBox:
         box = QMessageBox(

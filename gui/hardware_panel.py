@@ -20,7 +20,14 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from engine.hardware import GpuInfo, Sampler, idle_advice, info_from_dict, sample_from_dict
+from engine.hardware import (
+    GpuInfo,
+    Sampler,
+    idle_advice,
+    info_from_dict,
+    sample_from_dict,
+    sample_to_dict,
+)
 from engine.hardware.text import device_line, sample_line, summary_line
 from gui.plots import LivePlotWidget, cheap_grid, share_x_range
 
@@ -185,6 +192,12 @@ class HardwarePanel(QWidget):
         self.summary_label.setText(summary_line(self.last_summary))
         self.summary_label.show()
         return self.last_summary
+
+    def run_samples(self) -> list[dict]:
+        """The training device's samples since the run started, as plain dicts (a run's
+        telemetry in the run store)."""
+        since = self._t0 if self._t0 is not None else float("-inf")
+        return [sample_to_dict(s) for s in self.sampler.training_samples() if s.time >= since]
 
     def load_samples(self, samples, devices=None, t0: float | None = None) -> None:
         """Show recorded samples without a live sampler.

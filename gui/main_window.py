@@ -27,6 +27,7 @@ from gui.evaluation import EvaluationView
 from gui.exports import ExportActions
 from gui.live_view import LiveView
 from gui.model_panel import ModelPanel
+from gui.runs_view import RunsView
 from gui.session import TrainingSession
 from gui.settings_panel import SettingsPanel
 from gui.settings_store import SettingsStore
@@ -63,6 +64,7 @@ class MainWindow(QMainWindow):
         self.controls = ControlsBar()
         self.live = LiveView()
         self.evaluation = EvaluationView()
+        self.runs_view = RunsView(self.dialogs)
         self.exports = ExportActions(self)
         self._build_layout()
         self.status = TrainingStatus(self.statusBar())
@@ -88,6 +90,7 @@ class MainWindow(QMainWindow):
         self.result_tabs.setObjectName("resultTabs")
         self.result_tabs.addTab(self.live, "Live")
         self.result_tabs.addTab(self.evaluation, "Evaluation")
+        self.result_tabs.addTab(self.runs_view, "Runs")
         right = QWidget()
         box = QVBoxLayout(right)
         box.setContentsMargins(0, 0, 0, 0)
@@ -161,6 +164,10 @@ class MainWindow(QMainWindow):
         self.session.progress.connect(self._on_progress)
         self.session.failed.connect(self.show_error)
         self.session.finished.connect(self._on_finished)
+        self.runs_view.open_requested.connect(self.open_run)
+        self.runs_view.resume_requested.connect(self.resume_run)
+        self.runs_view.failed.connect(self.show_error)
+        self.training_finished.connect(self.runs_view.training_ended)
 
     # --- public API ---------------------------------------------------------------------
     def is_training(self) -> bool:
@@ -186,6 +193,51 @@ class MainWindow(QMainWindow):
     def load_csv(self, path, target: str | None = None) -> bool:
         """Load ``path`` as the dialog does and return once done: True when it loaded."""
         return self.loading.load(path, target)
+
+    def open_run(self, run: dict) -> bool:
+        """Load a remembered run's CSV and put its settings, roles and splits back, ready to
+        train again; a file that is gone is said, and nothing changes."""
+        path = Path(run.get("data_path") or "")
+        if not run.get("data_path") or not path.is_file():
+            self.show_error(
+                "Cannot open the run",
+                f"{run['name']}: its data file {path} is gone; put it back there, or open "
+                "the CSV where it is now and set the run's settings by hand.",
+            )
+            return False
+        try:
+            settings = TrainSettings.from_dict(run.get("settings") or {})
+        except (TypeError, ValueError) as exc:
+            self.show_error("Cannot open the run", f"{run['name']}: unreadable settings ({exc})")
+            return False
+        columns = (run.get("schema") or {}).get("columns") or []
+        roles = {c["name"]: c["role"] for c in columns if "name" in c and "role" in c}
+        target = next((name for name, role in roles.items() if role == "target"), None)
+        if not self.load_csv(path, target):
+            return False
+        self.data_panel.restore(roles, (run.get("schema") or {}).get("task"))
+        self.data_panel.set_splits(settings.val_split, settings.test_split)
+        values = {**settings.to_dict(), "seed": run.get("seed", settings.seed)}
+        self.settings_panel.set_values({k: v for k, v in values.items() if v is not None})
+        self.model_panel.set_layers(settings.layers)
+        self.statusBar().showMessage(f"Opened run {run['name']}: its data and settings", 10_000)
+        return True
+
+    def resume_run(self, run: dict) -> bool:
+        """Go on with a remembered run from its last checkpoint: its data and settings come
+        back (as Open does), then it trains to its own epoch count, or to the Epochs box's
+        (as it was before) when that is beyond the epochs done: a finished run is extended."""
+        wanted = self.settings_panel.values()["epochs"]
+        if self.is_training() or not self.open_run(run):
+            return False
+        done = max((c["epoch"] for c in run.get("checkpoints") or []), default=0)
+        epochs = wanted if wanted > done else None
+        if epochs is not None:
+            self.settings_panel.epochs_spin.setValue(epochs)
+        self.live.clear()
+        self.evaluation.clear()
+        self.hardware_summary = None
+        return self.session.resume_run(run["id"], self.data_panel.table, epochs=epochs)
 
     def train_settings(self) -> TrainSettings:
         val_split, test_split = self.data_panel.splits()
@@ -266,6 +318,7 @@ class MainWindow(QMainWindow):
         history = summary.get("history", {})
         epochs = len(history.get("loss", []))
         self.hardware_summary = self.live.run_finished(epochs)
+        self.session.record_hardware(self.hardware_summary, self.live.hardware.run_samples())
         reason = summary.get("reason", "completed")
         self.status.finish(f"{reason.capitalize()} after {epochs} epoch(s)")
         report = summary.get("report")

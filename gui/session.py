@@ -1,5 +1,6 @@
 """One training run for the window: prepare the job off the GUI thread, drive its trainer in the
-worker thread, evaluate the test split and save the model file. Knows the engine, not widgets."""
+worker thread, evaluate the test split and save the model file; every run is recorded in the
+run store, and a recorded one can be resumed. Knows the engine, not widgets."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from engine.errors import UserError
 from engine.run.job import TrainingJob
 from engine.run.prepare import prepare
 from engine.run.settings import TrainSettings
+from engine.runs.fingerprint import fingerprint
+from engine.runs.recorder import RunRecorder
+from engine.runs.resume import resume_job
 from gui.loader import BackgroundTask
 from gui.worker import TrainingController
 
@@ -24,7 +28,8 @@ class TrainingSession(QObject):
     started(info): ``epochs``, ``total_steps``, ``task``, ``backend``, ``t0``, ``history``
     (the trainer's per-epoch lists, filled as epochs end) and ``steps_per_epoch``.
     progress(dict): the worker's batches. finished(dict): the worker's summary plus ``report``
-    (test metrics, or None). failed(title, message).
+    (test metrics, or None) and ``run`` (its id in the run store, or None). failed(title,
+    message); a run store that cannot be used is said this way once, and training goes on.
     """
 
     state_changed = Signal(str)
@@ -44,10 +49,12 @@ class TrainingSession(QObject):
         self.controller.failed.connect(lambda text: self.failed.emit("Training stopped", text))
         self.controller.finished.connect(self._on_finished)
         self.job: TrainingJob | None = None
+        self.recorder: RunRecorder | None = None
         self.report: dict | None = None
         self.state = "idle"
         self._start_paused = False
         self._cancelled = False
+        self._ended: str | None = None  # how the last run ended, until the next begins
 
     def is_active(self) -> bool:
         return self.state != "idle"
@@ -62,12 +69,24 @@ class TrainingSession(QObject):
         except UserError as exc:
             self.failed.emit("Cannot start training", str(exc))
             return False
-        self.job, self.report = None, None
+        self._begin(lambda: _new_run(table, schema, settings), start_paused)
+        return True
+
+    def resume_run(self, run_id: str, table, epochs: int | None = None) -> bool:
+        """Go on with recorded run ``run_id`` on ``table`` from its last checkpoint (to
+        ``epochs`` in all, or its own count)."""
+        if self.is_active():
+            return False
+        self._begin(lambda: resume_job(run_id, table, epochs=epochs), False)
+        return True
+
+    def _begin(self, make, start_paused: bool) -> None:
+        """Make ``(job, recorder)`` off the GUI thread (reading, splitting, hashing the file)."""
+        self.job, self.recorder, self.report = None, None, None
         self._start_paused = start_paused
         self._cancelled = False
         self._set_state("preparing")
-        self._prepare.start(lambda: TrainingJob(prepare(table, schema, settings), settings))
-        return True
+        self._prepare.start(make)
 
     def pause(self) -> None:
         self.controller.pause()
@@ -98,13 +117,29 @@ class TrainingSession(QObject):
     def save(self, path, extra_metadata: dict | None = None) -> None:
         if self.job is None:
             raise UserError("there is no trained model yet; train one first")
-        self.job.save(path, extra_metadata=extra_metadata, metrics=self.report)
+        extra = dict(extra_metadata or {})
+        if self.recorder is not None:
+            extra.update(self.recorder.model_metadata())
+        self.job.save(path, extra_metadata=extra, metrics=self.report)
+        if self.recorder is not None:
+            self.recorder.model_saved(path)
 
-    def _on_prepared(self, job: TrainingJob) -> None:
+    def record_hardware(self, summary: dict | None, telemetry: list[dict]) -> None:
+        """The finished run's hardware summary and telemetry, for its record."""
+        if self.recorder is not None and self._ended is not None:
+            self.recorder.finish(self._ended, hardware=summary, telemetry=telemetry)
+
+    def _on_prepared(self, result) -> None:
+        job, recorder = result
+        if isinstance(recorder, str):
+            self.failed.emit("Run history unavailable", recorder)
+            recorder = None
         if self._cancelled:
+            if recorder is not None:
+                recorder.finish("stopped")
             self._set_state("idle")
             return
-        self.job = job
+        self.job, self.recorder, self._ended = job, recorder, None
         trainer = job.trainer
         self.started.emit(
             {
@@ -133,8 +168,8 @@ class TrainingSession(QObject):
         summary["report"] = None
         # a failed run (divergence, out of memory) is neither evaluated nor exported: its
         # weights may be the broken ones, and a model file must never hold those
-        failed = summary.get("reason") == "failed"
-        if failed:
+        self._ended = summary.get("reason", "completed")
+        if self._ended in ("failed", "diverged"):
             self.job = None
         if self.job is not None and self.job.trainer.global_step > 0:
             try:
@@ -145,6 +180,12 @@ class TrainingSession(QObject):
                 log.exception("evaluation failed")
                 self.failed.emit("Cannot evaluate the model", f"{type(exc).__name__}: {exc}")
             summary["report"] = self.report
+        summary["run"] = None
+        if self.recorder is not None:
+            self.recorder.finish(self._ended, test_metrics=self.report)
+            if self.recorder.problem:
+                self.failed.emit("Run history unavailable", self.recorder.problem)
+            summary["run"] = self.recorder.run_id
         self._set_state("idle")
         self.finished.emit(summary)
 
@@ -152,3 +193,11 @@ class TrainingSession(QObject):
         if state != self.state:
             self.state = state
             self.state_changed.emit(state)
+
+
+def _new_run(table, schema, settings: TrainSettings):
+    """``(job, recorder)`` for a new run; the recorder is the reason when the store cannot
+    be used."""
+    job = TrainingJob(prepare(table, schema, settings), settings)
+    name = f"{table.path.stem} {time.strftime('%Y-%m-%d %H:%M')}"
+    return job, RunRecorder.start(job, fingerprint(table, schema), name=name, source="app")

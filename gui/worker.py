@@ -15,7 +15,7 @@ import traceback
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from engine.errors import UserError
+from engine.errors import TrainingDiverged, UserError
 
 # Each batch wakes the GUI thread, which then needs the GIL the worker runs on; on 2 cores that
 # costs the training more than the GUI's own CPU time shows. The plots redraw at most 4 times
@@ -32,7 +32,8 @@ class TrainingWorker(QObject):
     ``global_step``, ``epoch`` (epochs finished: their logs are in the trainer's
     ``history``, which the worker does not copy), ``samples`` (samples trained so far),
     ``time`` (monotonic). finished: dict with ``reason``
-    (completed / stopped / failed), ``history`` and ``seconds``. failed: the message.
+    (completed / stopped / diverged / failed), ``history`` and ``seconds``. failed: the
+    message.
     """
 
     progress = Signal(object)
@@ -121,7 +122,7 @@ class TrainingWorker(QObject):
                 # throughput on 2 cores (this worker alternated with a plain loop).
             self._flush()
         except UserError as exc:
-            reason = "failed"
+            reason = "diverged" if isinstance(exc, TrainingDiverged) else "failed"
             self.failed.emit(str(exc))
         except MemoryError:
             reason = "failed"

@@ -38,8 +38,8 @@ def resume_job(key: str, table, *, epochs: int | None = None, store=None):
         settings.epochs = int(epochs)
     if settings.epochs <= last["epoch"]:
         raise UserError(
-            f"{name} has {last['epoch']} epochs already; pass --epochs above {last['epoch']} "
-            "to train it further"
+            f"{name} has {last['epoch']} epochs already; ask for more than {last['epoch']} "
+            "epochs (--epochs, or the Epochs box) to train it further"
         )
     state = read_checkpoint(last["path"])
     job = TrainingJob(prepare(table, Schema.from_dict(run["schema"]), settings), settings)

@@ -1,33 +1,11 @@
-"""Plot buffers stay bounded and smoothing ignores what it cannot average."""
+"""Plots stay bounded and smoothing ignores what it cannot average."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from gui.plots import DecimatingBuffer, Ema, LossPlot, MetricPlot
-
-
-def test_buffer_keeps_everything_until_full():
-    buffer = DecimatingBuffer(8)
-    buffer.extend(range(5), range(5))
-    x, y = buffer.data()
-    assert x.tolist() == [0, 1, 2, 3, 4]
-
-
-def test_buffer_halves_its_resolution_instead_of_growing():
-    buffer = DecimatingBuffer(100)
-    n = 1_000_000
-    buffer.extend(np.arange(n), np.arange(n))
-    x, _ = buffer.data()
-    assert len(x) <= 100
-    assert x[0] == 0 and x[-1] > n * 0.9  # the whole run, at a coarser stride
-    assert np.all(np.diff(x) == buffer.stride)
-
-
-def test_buffer_rejects_odd_capacity():
-    with pytest.raises(ValueError):
-        DecimatingBuffer(7)
+from gui.plots import Ema, LossPlot, MetricPlot
 
 
 def test_ema_is_bias_corrected_and_skips_nan():

@@ -132,7 +132,7 @@ def test_closing_the_window_mid_run_stops_and_joins_the_worker(qtbot, breast_can
 
 def test_export_then_load_the_file_and_predict(window, qtbot, breast_cancer, tmp_path):
     _ready(window, breast_cancer, epochs=5)
-    _train_to_end(window, qtbot)
+    summary = _train_to_end(window, qtbot)
     model_path = tmp_path / "model.safetensors"
     window.dialogs.save_path = lambda *_: str(model_path)
     qtbot.mouseClick(window.controls.export_button, CLICK)
@@ -140,6 +140,13 @@ def test_export_then_load_the_file_and_predict(window, qtbot, breast_cancer, tmp
     predictor = load_model(model_path)
     hardware = predictor.metadata["extra"]["hardware"]  # the run summary travels with the model
     assert hardware == window.hardware_summary and hardware["device"] == "cpu"
+    from engine.runs.store import RunStore
+
+    run = RunStore().get(summary["run"])  # the app recorded the run, and the file carries it
+    assert predictor.metadata["extra"]["run_id"] == run["id"]
+    assert run["status"] == "completed" and run["epochs"] == 5 and run["source"] == "app"
+    assert run["model_path"] == str(model_path.resolve()) and run["hardware"] == hardware
+    assert run["test_metric"] == window.session.report["accuracy"]
     frame = pd.read_csv(breast_cancer).head(20)
     predictions = predictor.predict(frame)
     assert len(predictions) == 20
@@ -221,7 +228,10 @@ def test_a_diverged_run_cannot_be_exported(window, qtbot, sample_dir, tmp_path):
     window.settings_panel.learning_rate_spin.setValue(10.0)
     window.settings_panel.optimizer_combo.setCurrentText("sgd")
     summary = _train_to_end(window, qtbot)
-    assert summary["reason"] == "failed" and summary["report"] is None
+    assert summary["reason"] == "diverged" and summary["report"] is None
+    from engine.runs.store import RunStore
+
+    assert RunStore().get(summary["run"])["status"] == "diverged"  # and it is recorded so
     assert any("diverged" in text for _, text in window.errors)
     assert not window.controls.export_button.isEnabled()
     assert not window.export_action.isEnabled() and not window.export_onnx_action.isEnabled()
@@ -229,3 +239,30 @@ def test_a_diverged_run_cannot_be_exported(window, qtbot, sample_dir, tmp_path):
     window.dialogs.save_path = lambda *_: str(tmp_path / "m.safetensors")
     window.exports.export_model()  # even when asked directly
     assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_a_recorded_run_resumes_from_the_runs_tab_and_extends(window, qtbot, breast_cancer):
+    """Train 4 epochs, then Resume it to 7 from the Runs tab: the run goes on from its last
+    checkpoint (same id, 7 epochs in all) and ends as a 7-epoch run trained straight does."""
+    from engine.runs.store import RunStore
+
+    _ready(window, breast_cancer, epochs=4)
+    first = _train_to_end(window, qtbot)
+    run = RunStore().get(first["run"])
+    assert run["epochs"] == 4 and [c["epoch"] for c in run["checkpoints"]][-1] == 4
+    window.settings_panel.epochs_spin.setValue(7)
+    with qtbot.waitSignal(window.training_finished, timeout=60_000) as finished:
+        assert window.resume_run(run)
+    summary = finished.args[0]
+    assert summary["reason"] == "completed" and summary["run"] == run["id"]
+    assert len(summary["history"]["loss"]) == 7  # the first 4 epochs came back with the state
+    resumed = RunStore().get(run["id"])
+    assert resumed["status"] == "completed" and resumed["epochs"] == 7
+    assert [h["epoch"] for h in resumed["history"]] == list(range(7))
+    weights = window.session.job.model.get_weights()
+
+    window.settings_panel.epochs_spin.setValue(7)
+    straight = _train_to_end(window, qtbot)
+    assert straight["history"] == summary["history"]
+    for a, b in zip(weights, window.session.job.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
