@@ -266,3 +266,51 @@ def test_a_recorded_run_resumes_from_the_runs_tab_and_extends(window, qtbot, bre
     assert straight["history"] == summary["history"]
     for a, b in zip(weights, window.session.job.model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_the_app_and_two_cli_runs_record_at_once_and_lose_nothing(
+    window, qtbot, breast_cancer, tmp_path
+):
+    """Real concurrent writers on one store: two CLI processes train while the app does."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from engine.runs.store import RunStore
+
+    before = {r["id"] for r in RunStore().runs()}
+    code = "import sys; from engine.cli import main; sys.exit(main(sys.argv[1:]))"
+    root = Path(__file__).resolve().parents[2]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, "train", str(breast_cancer), "--epochs", "40",
+             "--early-stopping", "0", "--json", "--keep", "1", "--name", f"cli {i}",
+             "--out", str(tmp_path / f"cli{i}.safetensors")],
+            cwd=root, stdout=subprocess.DEVNULL,
+        )
+        for i in range(2)
+    ]  # fmt: skip
+    _ready(window, breast_cancer, epochs=40)
+    app = _train_to_end(window, qtbot)
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    new = [RunStore().get(r["id"]) for r in RunStore().runs() if r["id"] not in before]
+    assert sorted(r["source"] for r in new) == ["app", "cli", "cli"]
+    for run in new:
+        assert run["status"] == "completed" and len(run["history"]) == 40, run["name"]
+    assert app["run"] in {r["id"] for r in new}
+
+
+def test_training_goes_on_when_the_run_store_is_damaged(window, qtbot, breast_cancer, tmp_path,
+                                                        monkeypatch):  # fmt: skip
+    """The store cannot be used: the app says so once, trains, and the model is exportable."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "runs.sqlite").write_bytes(b"not a database, not at all" * 40)
+    monkeypatch.setenv("GPU_TRAINER_HOME", str(home))
+    _ready(window, breast_cancer, epochs=3)
+    summary = _train_to_end(window, qtbot)
+    assert summary["reason"] == "completed" and summary["run"] is None
+    titles = [title for title, _ in window.errors]
+    assert titles.count("Run history unavailable") == 1
+    assert "runs.sqlite is damaged" in dict(window.errors)["Run history unavailable"]
+    assert window.controls.export_button.isEnabled()
