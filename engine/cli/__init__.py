@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("engine.cli.train", "train a network on a CSV and write a model file"),
     "predict": ("engine.cli.predict", "append a model's predictions to the rows of a CSV"),
     "export-onnx": ("engine.cli.export_onnx", "export a model file to ONNX, preprocessing inside"),
+    "sweep": ("engine.cli.sweep", "search hyperparameters with Optuna, trials in processes"),
     "bench": ("engine.cli.bench", "training throughput on reference workloads, engine vs PyTorch"),
     "runs": ("engine.cli.runs", "list, show, compare or delete the runs the store remembers"),
 }

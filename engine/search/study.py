@@ -1,0 +1,76 @@
+"""The Optuna study a sweep runs in: TPE sampling, median pruning, a heartbeat so that a
+trial whose worker died is failed rather than running for ever, and the storage — an SQLite
+file beside the run store on one machine, or a database URL that workers on many machines
+share (PostgreSQL: ``postgresql://user@host/db``). ``optuna-dashboard STORAGE`` opens it."""
+
+from __future__ import annotations
+
+import warnings
+
+from engine.errors import UserError
+from engine.runs import home
+
+HEARTBEAT_S = 5
+GRACE_S = 20
+PRUNERS = ("median", "hyperband", "none")
+
+
+def default_storage() -> str:
+    folder = home.home()
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'studies.sqlite'}"
+
+
+def storage(url: str | None = None):
+    """Optuna's RDB storage for ``url`` (default: :func:`default_storage`), with the
+    heartbeat on."""
+    import optuna
+
+    url = url or default_storage()
+    # the heartbeat is an "experimental" argument in Optuna; it is the documented way to fail
+    # the trials of a dead worker, so its notice is not for the user's terminal
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    try:
+        return optuna.storages.RDBStorage(
+            url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
+            engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite") else {},
+        )  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - a bad URL, a server that does not answer
+        raise UserError(
+            f"the study storage {_safe(url)} cannot be used ({_first_line(exc)})"
+        ) from None
+
+
+def open_study(name: str, direction: str, url: str | None = None, pruner: str = "median"):
+    """The study ``name`` (made when new; joined when it exists)."""
+    import optuna
+
+    if pruner not in PRUNERS:
+        raise UserError(f"--pruner {pruner!r}: use one of {', '.join(PRUNERS)}")
+    pruners = {
+        "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=5),
+        "hyperband": lambda: optuna.pruners.HyperbandPruner(min_resource=5),
+        "none": optuna.pruners.NopPruner,
+    }
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        study_name=name, storage=storage(url), direction=direction, load_if_exists=True,
+        sampler=optuna.samplers.TPESampler(constant_liar=True), pruner=pruners[pruner](),
+    )  # fmt: skip
+    if study.direction.name.lower() != direction:
+        raise UserError(f"study {name!r} {study.direction.name.lower()}s; this sweep would "
+                        f"{direction}: pick another --study name")  # fmt: skip
+    return study
+
+
+def _safe(url: str) -> str:
+    """``url`` without a password."""
+    head, at, tail = url.rpartition("@")
+    if not at:
+        return url
+    scheme, _, user = head.partition("://")
+    return f"{scheme}://{user.split(':')[0]}@{tail}"
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]

@@ -1,0 +1,122 @@
+"""Running a sweep: worker processes that each take trials from one study until it has
+enough, and the loop that watches them.
+
+Each worker is ``gpu-trainer sweep … --worker`` in its own process: on a GPU machine the
+workers take the GPUs in turn (``gpu:N``); on the CPU the BLAS threads are shared out among
+them so that they do not oversubscribe the cores. The study caps the trials for every worker
+together (``MaxTrialsCallback``, counting finished and running trials), so several
+``gpu-trainer sweep`` commands on several machines, pointed at one ``--storage`` and
+``--study``, run one sweep.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+from engine.errors import UserError
+
+COUNTED = ("COMPLETE", "PRUNED", "RUNNING")
+
+
+def parse_seconds(text: str | None) -> float | None:
+    """``'90'``, ``'90s'``, ``'10m'``, ``'1.5h'`` -> seconds."""
+    if text is None:
+        return None
+    units = {"s": 1, "m": 60, "h": 3600}
+    text = text.strip().lower()
+    scale = units.get(text[-1:])
+    try:
+        value = float(text[:-1] if scale else text) * (scale or 1)
+    except ValueError:
+        raise UserError(f"--timeout {text!r}: give seconds, or a number with s, m or h") from None
+    if value <= 0:
+        raise UserError("--timeout must be more than 0")
+    return value
+
+
+def worker_environment(index: int, jobs: int, device: str) -> dict:
+    """The environment of worker ``index`` of ``jobs``: its GPU, or its share of the cores."""
+    env = dict(os.environ)
+    if device in ("auto", "gpu"):
+        from engine.backend import probe_gpu
+
+        probe = probe_gpu()
+        if probe.usable and probe.device_count:
+            env["GPU_TRAINER_DEVICE"] = f"gpu:{index % probe.device_count}"
+            return env
+    if device.startswith("gpu"):
+        env["GPU_TRAINER_DEVICE"] = device
+        return env
+    threads = str(max(1, (os.cpu_count() or 1) // jobs))
+    env.update(OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads,
+               GPU_TRAINER_DEVICE="cpu")  # fmt: skip
+    return env
+
+
+@dataclass
+class Progress:
+    complete: int
+    pruned: int
+    failed: int
+    running: int
+    best: float | None
+    best_trial: int | None
+
+
+def progress(study) -> Progress:
+    trials = study.get_trials(deepcopy=False)
+    count = {state: 0 for state in ("COMPLETE", "PRUNED", "FAIL", "RUNNING")}
+    for trial in trials:
+        count[trial.state.name] = count.get(trial.state.name, 0) + 1
+    best = study.best_trial if count["COMPLETE"] else None
+    return Progress(count["COMPLETE"], count["PRUNED"], count["FAIL"], count["RUNNING"],
+                    best.value if best else None, best.number if best else None)  # fmt: skip
+
+
+def run_workers(argv: list[str], jobs: int, device: str, study, on_progress=None,
+                poll_s: float = 1.0) -> int:  # fmt: skip
+    """Start ``jobs`` workers (``gpu-trainer`` with ``argv`` and ``--worker``), report the
+    study's progress every ``poll_s`` until they end; Ctrl+C stops them cleanly (their
+    running trials are failed). Returns how many workers failed."""
+    command = [sys.executable, "-m", "gui.launcher", *argv, "--worker"]
+    workers = [
+        subprocess.Popen(command, env=worker_environment(i, jobs, device), stdin=subprocess.DEVNULL)
+        for i in range(jobs)
+    ]
+    try:
+        while any(w.poll() is None for w in workers):
+            if on_progress is not None:
+                on_progress(progress(study))
+            time.sleep(poll_s)
+    except KeyboardInterrupt:
+        for w in workers:
+            if w.poll() is None:
+                w.send_signal(signal.SIGINT)
+        for w in workers:
+            w.wait()
+        raise
+    if on_progress is not None:
+        on_progress(progress(study))
+    return sum(1 for w in workers if w.returncode not in (0, 130))
+
+
+def work(study, objective, trials: int, timeout: float | None) -> None:
+    """One worker's loop: trials until the study has ``trials`` (all workers together) or
+    ``timeout`` seconds have passed."""
+    from optuna.study import MaxTrialsCallback
+    from optuna.trial import TrialState
+
+    cap = MaxTrialsCallback(trials, states=tuple(TrialState[s] for s in COUNTED))
+    if cap_reached(study, trials):
+        return
+    study.optimize(objective, timeout=timeout, callbacks=[cap], gc_after_trial=False)
+
+
+def cap_reached(study, trials: int) -> bool:
+    states = study.get_trials(deepcopy=False)
+    return sum(1 for t in states if t.state.name in COUNTED) >= trials
