@@ -17,7 +17,24 @@ def ensure_app() -> QApplication:
         app = QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(ORG_NAME)
+    _collect_garbage_in_this_thread()
     return app
+
+
+_collector = None
+
+
+def _collect_garbage_in_this_thread() -> None:
+    """Python's cycle collector runs in whichever thread allocates; when it frees Qt objects
+    in the training worker or the hardware sampler thread, Qt's destructor waits for a lock
+    the GUI thread holds while it waits for the GIL, and the app hangs (seen in the GUI tests
+    with menus in the new tabs). pyqtgraph's collector turns automatic collection off and
+    collects on a timer in the GUI thread instead."""
+    global _collector
+    if _collector is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        _collector = GarbageCollector(interval=1.0)
 
 
 def create_main_window():

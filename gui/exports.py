@@ -70,7 +70,7 @@ class ExportActions(QObject):
         with tempfile.TemporaryDirectory() as folder:
             model_path = Path(folder) / "model.safetensors"
             try:
-                self._save_model(model_path)
+                self._save_model(model_path, recorded=False)  # a temporary file
                 export_onnx(model_path, path)
             except (UserError, OSError) as exc:
                 self._window.show_error("Cannot export ONNX", str(exc))
@@ -91,9 +91,10 @@ class ExportActions(QObject):
         path = Path(path)
         return path if path.suffix else path.with_suffix(suffix)
 
-    def _save_model(self, path: Path) -> None:
+    def _save_model(self, path: Path, recorded: bool = True) -> None:
         window = self._window
-        window.session.save(path, extra_metadata={"hardware": window.hardware_summary})
+        extra = {"hardware": window.hardware_summary}
+        window.session.save(path, extra_metadata=extra, recorded=recorded)
 
     def predict_csv(self) -> bool:
         """Ask for a model file, a CSV and where to save; predict off the GUI thread."""

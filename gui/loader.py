@@ -20,7 +20,6 @@ class _CallWorker(QObject):
 
     def __init__(self, fn: Callable[[], object]) -> None:
         super().__init__()  # no parent: it is moved to its thread
-        self._home = self.thread()
         self._fn = fn
 
     @Slot()
@@ -36,8 +35,10 @@ class _CallWorker(QObject):
             self.failed.emit(f"{type(exc).__name__}: {exc}")
         else:
             self.done.emit(result)
-        # Back to the GUI thread before finishing, so it is deleted there, not in this thread.
-        self.moveToThread(self._home)
+        # Not moved back to the GUI thread, nor deleteLater'd: PySide keeps the GIL in
+        # moveToThread while Qt takes its thread lock, and a GUI thread deleting objects at that
+        # moment (holding the lock, wanting the GIL) deadlocks. The owner drops this object in
+        # the GUI thread once the thread has ended.
         self.finished.emit()
 
 
@@ -70,7 +71,6 @@ class BackgroundTask(QObject):
         worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         worker.done.connect(self._on_done)
         worker.failed.connect(self._on_failed)
-        worker.finished.connect(worker.deleteLater)
         thread.finished.connect(thread.deleteLater)
         self._worker, self._thread = worker, thread
         thread.start()

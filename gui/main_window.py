@@ -32,6 +32,7 @@ from gui.session import TrainingSession
 from gui.settings_panel import SettingsPanel
 from gui.settings_store import SettingsStore
 from gui.status_bar import TrainingStatus
+from gui.sweep_view import SweepView
 
 
 class MainWindow(QMainWindow):
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
         self.live = LiveView()
         self.evaluation = EvaluationView()
         self.runs_view = RunsView(self.dialogs)
+        self.sweep_view = SweepView(self)
         self.exports = ExportActions(self)
         self._build_layout()
         self.status = TrainingStatus(self.statusBar())
@@ -91,6 +93,7 @@ class MainWindow(QMainWindow):
         self.result_tabs.addTab(self.live, "Live")
         self.result_tabs.addTab(self.evaluation, "Evaluation")
         self.result_tabs.addTab(self.runs_view, "Runs")
+        self.result_tabs.addTab(self.sweep_view, "Sweep")
         right = QWidget()
         box = QVBoxLayout(right)
         box.setContentsMargins(0, 0, 0, 0)
@@ -248,6 +251,18 @@ class MainWindow(QMainWindow):
             **self.settings_panel.values(),
         )
 
+    def use_sweep_settings(self, settings: TrainSettings) -> None:
+        """Put a sweep trial's settings (its layers and training values) in the Model and
+        Training tabs, ready to train."""
+        if self.is_training():
+            self.show_error("Cannot use the settings now", "Stop the training first.")
+            return
+        self.model_panel.set_layers(settings.layers)
+        values = {k: v for k, v in settings.to_dict().items() if v is not None}
+        self.settings_panel.set_values(values)
+        self.statusBar().showMessage("The sweep's best settings are in the Model and "
+                                     "Training tabs", 10_000)  # fmt: skip
+
     def train(self, start_paused: bool = False) -> bool:
         if self.data_panel.table is None:
             self.show_error("Nothing to train on", "Open a CSV file first (Ctrl+O).")
@@ -381,6 +396,7 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(splitter)
 
     def closeEvent(self, event) -> None:
+        self.sweep_view.shutdown()
         self.session.join()
         self.loading.join()
         self.exports.join()

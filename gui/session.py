@@ -114,14 +114,15 @@ class TrainingSession(QObject):
         if not self.is_active():
             self.job, self.report = None, None
 
-    def save(self, path, extra_metadata: dict | None = None) -> None:
+    def save(self, path, extra_metadata: dict | None = None, recorded: bool = True) -> None:
+        """Write the model file; ``recorded``: the run's record names it as its model."""
         if self.job is None:
             raise UserError("there is no trained model yet; train one first")
         extra = dict(extra_metadata or {})
         if self.recorder is not None:
             extra.update(self.recorder.model_metadata())
         self.job.save(path, extra_metadata=extra, metrics=self.report)
-        if self.recorder is not None:
+        if self.recorder is not None and recorded:
             self.recorder.model_saved(path)
 
     def record_hardware(self, summary: dict | None, telemetry: list[dict]) -> None:

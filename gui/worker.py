@@ -43,7 +43,6 @@ class TrainingWorker(QObject):
 
     def __init__(self, trainer, emit_hz: float = EMIT_HZ, start_paused: bool = False) -> None:
         super().__init__()  # no parent: it is moved to its thread
-        self._home = self.thread()
         self._trainer = trainer
         self._interval = 1.0 / emit_hz
         self._stop = threading.Event()
@@ -131,8 +130,10 @@ class TrainingWorker(QObject):
             reason = "failed"
             log.error("training failed:\n%s", traceback.format_exc())
             self.failed.emit(_describe(exc))
-        # Back to the GUI thread before finishing, so it is deleted there, not in this thread.
-        self.moveToThread(self._home)
+        # Not moved back to the GUI thread, nor deleteLater'd: PySide keeps the GIL in
+        # moveToThread while Qt takes its thread lock, and a GUI thread deleting objects at that
+        # moment (holding the lock, wanting the GIL) deadlocks. The owner drops this object in
+        # the GUI thread once the thread has ended.
         summary = {"reason": reason, "history": self._trainer.history}  # the run is over: no copy
         self.finished.emit({**summary, "seconds": time.monotonic() - t0})
 
@@ -212,7 +213,6 @@ class TrainingController(QObject):
         worker.finished.connect(self._on_finished)
         # Direct: the thread must end even while the GUI thread is blocked in join().
         worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
-        worker.finished.connect(worker.deleteLater)
         thread.finished.connect(thread.deleteLater)
         self._worker, self._thread, self._paused = worker, thread, start_paused
         thread.start()

@@ -98,7 +98,8 @@ ALLOWED = {
     "hardware": {"hardware", "io"},  # recordings are written through io.atomic
     "bench": {"bench", "nn"},
     "runs": {"runs", "run", "data", "io", "nn", "hardware"},
-    "cli": {"cli", "run", "runs", "data", "io", "nn", "hardware", "bench"},
+    "search": {"search", "run", "runs", "data", "io", "nn"},
+    "cli": {"cli", "run", "runs", "search", "data", "io", "nn", "hardware", "bench"},
 }
 
 

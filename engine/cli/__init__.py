@@ -1,9 +1,12 @@
-"""Headless command line: ``gpu-trainer info | train | predict | export-onnx | bench``.
+"""Headless command line: ``gpu-trainer COMMAND``, where COMMAND is ``info``, ``train``,
+``predict``, ``export-onnx``, ``sweep``, ``bench`` or ``runs``.
 
 Never imports Qt, so it runs on servers without display libraries. Bad input (any
 :class:`engine.errors.UserError`) prints one line on stderr and exits 2 without a traceback.
 Each subcommand lives in its own module, imported only when that command runs (or asks for
-its ``--help``): ``gpu-trainer --help`` imports none of them.
+its ``--help``): ``gpu-trainer --help`` imports none of them. ``train`` records each run in
+the run store (:mod:`engine.runs`) unless given ``--no-record``, ``sweep`` records each trial
+as a run, and ``runs`` lists, shows, compares and deletes the recorded runs.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from engine.cli.output import strict_json
 from engine.errors import UserError
 
 _MISSING = "-"
@@ -86,7 +87,7 @@ def _list(store, args) -> int:
     if args.limit:
         rows = rows[: args.limit]
     if args.json:
-        print(json.dumps(_finite(rows), allow_nan=False))
+        print(strict_json(rows))
         return 0
     if not rows:
         print(f"no runs recorded yet in {store.path}; 'gpu-trainer train' and the app add them")
@@ -123,7 +124,7 @@ def _show(store, args) -> int:
         path = write_manifest(args.manifest, manifest_for(run))
         print(f"manifest of run {run['id']} written to {path}", file=sys.stderr)
     if getattr(args, "json", False):
-        print(json.dumps(_finite(run), allow_nan=False))
+        print(strict_json(run))
     else:
         print(_show_text(run))
     return 0
@@ -226,7 +227,7 @@ def _compare(store, args) -> int:
             "runs": [_results(first), _results(second)],
             "differences": differences,
         }
-        print(json.dumps(_finite(result), allow_nan=False))
+        print(strict_json(result))
         return 0
     header = ("", first["id"][:8], second["id"][:8])
     rows = [("name", first["name"], second["name"])]
@@ -311,15 +312,6 @@ def _exists(path: Path) -> bool:
 
 
 # -- formatting --------------------------------------------------------------------------------
-def _finite(value):
-    """``value`` with NaN and ±inf as None: strict JSON has no literal for them."""
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _finite_number(value) -> bool:

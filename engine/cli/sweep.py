@@ -16,6 +16,10 @@ from engine.errors import UserError
 def add_arguments(parser) -> None:
     parser.add_argument("data", type=Path, help="the CSV to train on")
     parser.add_argument("--target", help="column to predict (default: the last column)")
+    parser.add_argument("--task", choices=("classification", "regression"), help="override")
+    parser.add_argument("--ignore", action="append", default=[], metavar="COL", help="skip COL")
+    parser.add_argument("--val-split", type=float, default=None, help="validation fraction")
+    parser.add_argument("--test-split", type=float, default=None, help="test fraction")
     parser.add_argument("--trials", type=int, default=50, help="trials in all (default: 50)")
     parser.add_argument("--timeout", help="stop starting trials after this long: 90s, 10m, 1h")
     parser.add_argument("--jobs", type=int, default=1, help="trials at once, each a process")
@@ -53,14 +57,22 @@ def _inputs(args):
 
     table = read_csv(args.data)
     schema = infer_schema(table.frame, target=args.target, source=table.name)
+    for name in args.ignore:
+        schema = schema.with_role(name, "ignored")
+    if args.task:
+        schema = schema.with_task(args.task)
     schema.check(table.name)
     base = TrainSettings(device=args.device, early_stopping=10)
+    if args.val_split is not None:
+        base.val_split = args.val_split
+    if args.test_split is not None:
+        base.test_split = args.test_split
     return table, schema, fingerprint(table, schema), base, monitor_for(schema.task)[1]
 
 
 def _lead(args, space) -> int:
     from engine.search.study import open_study
-    from engine.search.sweep import parse_seconds, run_workers
+    from engine.search.sweep import parse_seconds, run_workers, surplus
 
     parse_seconds(args.timeout)  # a bad value is said here, not by every worker
     table, schema, _, _, direction = _inputs(args)  # fails here, once, for bad data
@@ -81,11 +93,12 @@ def _lead(args, space) -> int:
     if not done:
         raise UserError(f"sweep {args.study!r}: no trial completed; see the messages above")
     best = study.best_trial
+    trials = study.get_trials(deepcopy=False)
     out = args.out or args.data.with_suffix(".best.safetensors")
     shutil.copyfile(best.user_attrs["model"], out)
     result = {
         "study": args.study, "storage": args.storage or "default",
-        "trials": {s: sum(1 for t in study.get_trials(deepcopy=False) if t.state.name == s)
+        "trials": {s: sum(1 for t in trials if t.state.name == s and not surplus(t))
                    for s in ("COMPLETE", "PRUNED", "FAIL")},
         "best": {"trial": best.number, "value": best.value, "params": best.params,
                  "run": best.user_attrs.get("run_id")},
@@ -107,10 +120,14 @@ def _lead(args, space) -> int:
 def _worker_argv(args) -> list[str]:
     argv = ["sweep", str(args.data), "--trials", str(args.trials), "--study", args.study,
             "--pruner", args.pruner, "--device", args.device]  # fmt: skip
-    for flag, value in (("--target", args.target), ("--timeout", args.timeout),
-                        ("--storage", args.storage)):  # fmt: skip
-        if value:
-            argv += [flag, value]
+    options = {"--target": args.target, "--timeout": args.timeout, "--storage": args.storage,
+               "--task": args.task, "--val-split": args.val_split,
+               "--test-split": args.test_split}  # fmt: skip
+    for flag, value in options.items():
+        if value is not None:
+            argv += [flag, str(value)]
+    for name in args.ignore:
+        argv += ["--ignore", name]
     for spec in args.vary:
         argv += ["--vary", spec]
     for spec in args.fix:

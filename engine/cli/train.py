@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 import time
 from pathlib import Path
 
+from engine.cli.output import strict_json
 from engine.errors import UserError
 from engine.run.settings import HIDDEN_ACTIVATIONS, OPTIMIZERS, LayerSpec, TrainSettings
 
@@ -128,7 +127,7 @@ def run(args) -> int:
         "device": job.model.backend.device,
         "test": {k: v for k, v in metrics.items() if k not in ("y_true", "y_pred")},
     }
-    print(json.dumps(_finite(result), allow_nan=False) if args.json else _report(result))
+    print(strict_json(result) if args.json else _report(result))
     return 0
 
 
@@ -145,7 +144,7 @@ def _job(args, table):
     if args.resume:
         from engine.runs.resume import resume_job
 
-        return resume_job(args.resume, table, epochs=args.epochs)
+        return resume_job(args.resume, table, epochs=args.epochs, keep=args.keep)
     if args.manifest:
         from engine.runs.fingerprint import file_sha256
         from engine.runs.manifest import check_data, read_manifest
@@ -199,17 +198,6 @@ def _status(exc: BaseException) -> str:
     if isinstance(exc, KeyboardInterrupt):
         return "stopped"
     return "diverged" if isinstance(exc, TrainingDiverged) else "failed"
-
-
-def _finite(value):
-    """``value`` with NaN and ±inf as None: strict JSON has no literal for them."""
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _summary(job, recorder) -> str:

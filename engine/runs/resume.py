@@ -11,11 +11,12 @@ from engine.run.prepare import prepare
 from engine.run.settings import TrainSettings
 from engine.runs.checkpoints import read_checkpoint
 from engine.runs.fingerprint import file_sha256
-from engine.runs.recorder import RunRecorder
+from engine.runs.recorder import KEEP_CHECKPOINTS, RunRecorder
 from engine.runs.store import RunStore
 
 
-def resume_job(key: str, table, *, epochs: int | None = None, store=None):
+def resume_job(key: str, table, *, epochs: int | None = None, store=None,
+               keep: int = KEEP_CHECKPOINTS):  # fmt: skip
     """``(job, recorder)`` that go on with run ``key`` (an id or a unique prefix) on
     ``table`` (a CsvTable of the same bytes). ``epochs``: the run's new total (a finished
     run is extended); by default the total it was started with."""
@@ -43,6 +44,6 @@ def resume_job(key: str, table, *, epochs: int | None = None, store=None):
         )
     state = read_checkpoint(last["path"])
     job = TrainingJob(prepare(table, Schema.from_dict(run["schema"]), settings), settings)
-    recorder = RunRecorder.resume(job, run, store)
+    recorder = RunRecorder.resume(job, run, store, keep)
     job.trainer.set_state(state)
     return job, recorder

@@ -5,6 +5,8 @@ share (PostgreSQL: ``postgresql://user@host/db``). ``optuna-dashboard STORAGE`` 
 
 from __future__ import annotations
 
+import os
+import time
 import warnings
 
 from engine.errors import UserError
@@ -12,6 +14,8 @@ from engine.runs import home
 
 HEARTBEAT_S = 5
 GRACE_S = 20
+# Tests shorten both: "HEARTBEAT,GRACE" in seconds, e.g. "1,3"
+TIMING_ENV = "GPU_TRAINER_SWEEP_HEARTBEAT"
 PRUNERS = ("median", "hyperband", "none")
 
 
@@ -26,19 +30,25 @@ def storage(url: str | None = None):
     heartbeat on."""
     import optuna
 
-    url = url or default_storage()
+    url = _driver(url or default_storage())
+    heartbeat, grace = _timing()
     # the heartbeat is an "experimental" argument in Optuna; it is the documented way to fail
     # the trials of a dead worker, so its notice is not for the user's terminal
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    try:
-        return optuna.storages.RDBStorage(
-            url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
-            engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite") else {},
-        )  # fmt: skip
-    except Exception as exc:  # noqa: BLE001 - a bad URL, a server that does not answer
-        raise UserError(
-            f"the study storage {_safe(url)} cannot be used ({_first_line(exc)})"
-        ) from None
+    for attempt in range(4):
+        try:
+            return optuna.storages.RDBStorage(
+                url, heartbeat_interval=heartbeat, grace_period=grace,
+                engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite") else {},
+            )  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - a bad URL, a server that does not answer
+            # workers that meet a new database together race to create its tables: retry
+            if attempt < 3 and ("already exists" in str(exc) or "duplicate key" in str(exc)):
+                time.sleep(0.5 + attempt)
+                continue
+            raise UserError(
+                f"the study storage {_safe(url)} cannot be used ({_first_line(exc)})"
+            ) from None
 
 
 def open_study(name: str, direction: str, url: str | None = None, pruner: str = "median"):
@@ -61,6 +71,30 @@ def open_study(name: str, direction: str, url: str | None = None, pruner: str = 
         raise UserError(f"study {name!r} {study.direction.name.lower()}s; this sweep would "
                         f"{direction}: pick another --study name")  # fmt: skip
     return study
+
+
+def _driver(url: str) -> str:
+    """``postgresql://`` with the driver installed: SQLAlchemy 2.1 means psycopg 3 by it; with
+    only psycopg2 (the ``test`` extra's ``psycopg2-binary``) that one is named."""
+    import importlib.util
+
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme in ("postgresql", "postgres"):
+        for module, dialect in (("psycopg", "psycopg"), ("psycopg2", "psycopg2")):
+            if importlib.util.find_spec(module) is not None:
+                return f"postgresql+{dialect}://{rest}"
+    return url
+
+
+def _timing() -> tuple[int, int]:
+    text = os.environ.get(TIMING_ENV, "").strip()
+    if not text:
+        return HEARTBEAT_S, GRACE_S
+    try:
+        heartbeat, grace = (int(v) for v in text.split(","))
+    except ValueError:
+        raise UserError(f"{TIMING_ENV}={text!r}: give HEARTBEAT,GRACE in seconds") from None
+    return heartbeat, grace
 
 
 def _safe(url: str) -> str:

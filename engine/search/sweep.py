@@ -72,6 +72,8 @@ def progress(study) -> Progress:
     trials = study.get_trials(deepcopy=False)
     count = {state: 0 for state in ("COMPLETE", "PRUNED", "FAIL", "RUNNING")}
     for trial in trials:
+        if surplus(trial):
+            continue
         count[trial.state.name] = count.get(trial.state.name, 0) + 1
     best = study.best_trial if count["COMPLETE"] else None
     return Progress(count["COMPLETE"], count["PRUNED"], count["FAIL"], count["RUNNING"],
@@ -105,16 +107,49 @@ def run_workers(argv: list[str], jobs: int, device: str, study, on_progress=None
     return sum(1 for w in workers if w.returncode not in (0, 130))
 
 
-def work(study, objective, trials: int, timeout: float | None) -> None:
+class Surplus(Exception):
+    """A trial started past the cap: workers that started trials at the same moment both saw
+    the study one short. The trial is failed at once, marked ``surplus``, and not counted."""
+
+
+def work(study, objective, trials: int, timeout: float | None, poll_s: float = 1.0) -> None:
     """One worker's loop: trials until the study has ``trials`` (all workers together) or
-    ``timeout`` seconds have passed."""
+    ``timeout`` seconds have passed. A worker out of trials waits while other workers' trials
+    run: when one of them dies, its trial is failed (heartbeat) and re-run here."""
+    import optuna
     from optuna.study import MaxTrialsCallback
     from optuna.trial import TrialState
 
-    cap = MaxTrialsCallback(trials, states=tuple(TrialState[s] for s in COUNTED))
-    if cap_reached(study, trials):
-        return
-    study.optimize(objective, timeout=timeout, callbacks=[cap], gc_after_trial=False)
+    counted = tuple(TrialState[s] for s in COUNTED)
+    cap = MaxTrialsCallback(trials, states=counted)
+
+    def capped(trial):
+        before = study.get_trials(deepcopy=False, states=counted)
+        if sum(1 for t in before if t.number < trial.number) >= trials:
+            trial.set_user_attr("surplus", True)
+            study.stop()
+            optuna.logging.set_verbosity(optuna.logging.ERROR)  # not a failure to report
+            raise Surplus(f"trial {trial.number} is past the cap of {trials}")
+        return objective(trial)
+
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        optuna.storages.fail_stale_trials(study)
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            return
+        if not cap_reached(study, trials):
+            study.optimize(capped, timeout=left, callbacks=[cap], gc_after_trial=False,
+                           catch=(Surplus,))  # fmt: skip
+            optuna.logging.set_verbosity(optuna.logging.WARNING)
+            continue
+        if not study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            return
+        time.sleep(poll_s)
+
+
+def surplus(trial) -> bool:
+    return bool(trial.user_attrs.get("surplus"))
 
 
 def cap_reached(study, trials: int) -> bool:
