@@ -197,6 +197,18 @@ class RunStore:
                 "SELECT MAX(epoch) FROM checkpoints WHERE run_id=?", (run_id,)
             ).fetchone()[0]
             db.execute("DELETE FROM epochs WHERE run_id=? AND epoch>=?", (run_id, last or 0))
+            # the summary forgets them too: duration and best value over the epochs kept
+            monitor = db.execute("SELECT monitor FROM runs WHERE id=?", (run_id,)).fetchone()[0]
+            kept = [(r["epoch"], r["seconds"] or 0.0, json.loads(r["logs"]).get(monitor))
+                    for r in db.execute("SELECT epoch, seconds, logs FROM epochs WHERE run_id=?",
+                                        (run_id,))]  # fmt: skip
+            scored = [(v, e) for e, _, v in kept if v is not None and math.isfinite(v)]
+            pick = max if maximised(monitor) else min
+            best_val, best_epoch = pick(scored) if scored else (None, None)
+            db.execute(
+                "UPDATE runs SET epochs=?, seconds=?, best_val=?, best_epoch=? WHERE id=?",
+                (last or 0, sum(s for _, s, _ in kept), best_val, best_epoch, run_id),
+            )
 
     def add_epoch(self, run_id: str, epoch: int, step: int, seconds: float, logs: dict) -> None:
         """One finished epoch (0-based); keeps the run's best monitored value up to date."""

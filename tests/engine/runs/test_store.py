@@ -144,3 +144,18 @@ def test_a_long_history_is_thinned_keeping_the_first_last_and_best(tmp_path, mon
     kept = [h["epoch"] for h in store.get(run)["history"]]
     assert len(kept) <= 50 and kept[0] == 0 and kept[-1] == 499 and 137 in kept
     assert store.get(run)["epochs"] == 500 and store.get(run)["best_epoch"] == 137
+
+
+def test_reopening_forgets_the_epochs_past_the_last_checkpoint(tmp_path):
+    """A run killed after its checkpoint at epoch 2 but during epoch 3 resumes from 2: the
+    epoch it will train again no longer counts in its duration or its best value."""
+    store = RunStore(tmp_path / "runs.sqlite")
+    run = _run(store)
+    for epoch, acc in enumerate([0.5, 0.6, 0.9]):
+        store.add_epoch(run, epoch, epoch + 1, 1.0, {"val_accuracy": acc})
+    store.add_checkpoint(run, 2, tmp_path / "epoch-00002.safetensors")
+    store.reopen(run, {"epochs": 10})
+    again = store.get(run)
+    assert [h["epoch"] for h in again["history"]] == [0, 1]
+    assert (again["epochs"], again["seconds"]) == (2, 2.0)
+    assert (again["best_val"], again["best_epoch"]) == (0.6, 1)
