@@ -21,6 +21,20 @@ def write_csv_atomically(frame: pd.DataFrame, path: Path) -> None:
         frame.to_csv(tmp, index=False)
 
 
+def timeline_frame(history: pd.DataFrame, hardware: pd.DataFrame) -> pd.DataFrame:
+    """Epoch rows and hardware-sample rows in one table, ordered by their shared ``time_s``
+    (seconds since the start; an epoch row before a sample of the same time): ``time_s``, the
+    epoch columns (empty on sample rows), then the hardware columns (empty on epoch rows)."""
+    frames = [frame for frame in (history, hardware) if not frame.empty]
+    if not frames:
+        return pd.DataFrame()
+    frame = pd.concat(frames, ignore_index=True).sort_values("time_s", kind="stable")
+    for name in ("epoch", "step"):  # counts stay whole numbers beside the empty cells
+        if name in frame:
+            frame[name] = frame[name].astype("Int64")
+    return frame[["time_s", *(c for c in frame.columns if c != "time_s")]]
+
+
 def predict_file(model_path: Path, csv_path: Path, out_path: Path) -> tuple[int, Path]:
     """Run a model file on a CSV and save its rows with the predictions appended, in the
     CSV's own delimiter and decimal mark (as ``gpu-trainer predict`` does)."""
@@ -135,9 +149,11 @@ class ExportActions(QObject):
         return path
 
     def export_history(self) -> Path | None:
+        """The per-epoch history and the hardware samples, interleaved on one time axis
+        (:func:`timeline_frame`), as one CSV file."""
         window = self._window
-        frame = window.live.history_frame()
-        if frame.empty:
+        history = window.live.history_frame()
+        if history.empty:
             window.show_error("No history yet", "Train for at least one epoch first.")
             return None
         path = window.dialogs.save_path("Export history", "history.csv", CSV_FILTER)
@@ -145,7 +161,7 @@ class ExportActions(QObject):
             return None
         path = Path(path)
         try:
-            write_csv_atomically(frame, path)
+            write_csv_atomically(timeline_frame(history, window.live.hardware_frame()), path)
         except OSError as exc:
             window.show_error("Cannot export the history", f"{path}: {exc.strerror or exc}")
             return None

@@ -7,7 +7,8 @@ only the GUI thread touches widgets. The x-axis is seconds since ``run_started(t
 
 The redraw runs while training competes for the CPU, so it stays cheap: sample fields are
 kept as columns appended per drain (not rebuilt from every sample), and titles and legends
-change only when the plotted series do.
+change only when the plotted series do. Epoch boundaries are thin vertical lines, a fixed pool
+of them (``gui.time_axis.epoch_marks`` thins them out on long runs).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import math
 from collections import deque
 
 import numpy as np
+import pandas as pd
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from engine.hardware import (
@@ -29,70 +31,20 @@ from engine.hardware import (
     sample_to_dict,
 )
 from engine.hardware.text import device_line, sample_line, summary_line
+from gui.hardware_columns import (
+    CPU_PLOTS,
+    CSV_COLUMNS,
+    GPU_PLOTS,
+    MAX_POINTS,
+    READOUT,
+    SECONDARY,
+    Columns,
+)
 from gui.plots import LivePlotWidget, cheap_grid, share_x_range
+from gui.time_axis import MAX_MARKS, epoch_marks
 
-MAX_POINTS = 7200  # one hour at 2 Hz
-MIB = 1 << 20
 PENS = (pg.mkPen("#1f77b4", width=1), pg.mkPen("#ff7f0e", width=1))
-
-# plot title -> [(sample field, legend name, scale)], one per curve
-GPU_PLOTS = {
-    "Utilisation (%)": [("gpu_util", "GPU", 1), ("mem_util", "memory", 1)],
-    "Memory (MiB)": [("mem_used", "used", 1 / MIB), ("proc_mem", "this process", 1 / MIB)],
-}
-CPU_PLOTS = {
-    "CPU (%)": [("process_cpu", "this process", 1), ("system_cpu", "system", 1)],
-    "RAM (MiB)": [("ram_used", "used", 1 / MIB), ("rss", "this process", 1 / MIB)],
-}
-SECONDARY = {
-    "Temperature (°C)": [("temperature", "GPU", 1)],
-    "Power (W)": [("power", "draw", 1), ("power_limit", "limit", 1)],
-    "Clocks (MHz)": [("sm_clock", "SM", 1), ("mem_clock", "memory", 1)],
-    "PCIe (MB/s)": [("pcie_rx", "rx", 1e-3), ("pcie_tx", "tx", 1e-3)],
-    "Fan (%)": [("fan", "fan", 1)],
-}
-FIELDS = {
-    name: scale
-    for table in (GPU_PLOTS, CPU_PLOTS, SECONDARY)
-    for series in table.values()
-    for name, _label, scale in series
-}
-
-
-class Columns:
-    """The plotted sample fields as float arrays (None -> NaN), the last ``capacity`` samples."""
-
-    def __init__(self, capacity: int = MAX_POINTS) -> None:
-        self.capacity = capacity
-        self._time = np.empty(capacity)
-        self._values = {name: np.empty(capacity) for name in FIELDS}
-        self._n = 0
-
-    def __len__(self) -> int:
-        return self._n
-
-    def clear(self) -> None:
-        self._n = 0
-
-    def extend(self, samples) -> None:
-        samples = list(samples)[-self.capacity :]
-        end = self._n + len(samples)
-        drop = max(0, end - self.capacity)
-        if drop:
-            for array in (self._time, *self._values.values()):
-                array[: self._n - drop] = array[drop : self._n]
-            self._n, end = self._n - drop, end - drop
-        self._time[self._n : end] = [s.time for s in samples]
-        for name, scale in FIELDS.items():
-            self._values[name][self._n : end] = [_value(s, name, scale) for s in samples]
-        self._n = end
-
-    def times(self) -> np.ndarray:
-        return self._time[: self._n]
-
-    def values(self, name: str) -> np.ndarray:
-        """A copy: the plots keep what they are given, and these arrays shift in place."""
-        return self._values[name][: self._n].copy()
+MARK_PEN = pg.mkPen((120, 120, 120, 110), width=1, style=Qt.PenStyle.DotLine)
 
 
 class HardwarePanel(QWidget):
@@ -143,6 +95,7 @@ class HardwarePanel(QWidget):
                 plot.getAxis(side).enableAutoSIPrefix(False)  # titles carry the units
             self.curves.append([plot.plot(pen=pen, antialias=False) for pen in PENS])
         share_x_range(self.plots)
+        self.epoch_lines: list[list[pg.InfiniteLine]] = [[] for _ in self.plots]
         # Side by side, so that each plot keeps a readable height in the live tab; the
         # chooser and its plot are GPU-only and take the row below.
         self.chooser = QWidget(objectName="hwChooser")
@@ -198,6 +151,49 @@ class HardwarePanel(QWidget):
         telemetry in the run store)."""
         since = self._t0 if self._t0 is not None else float("-inf")
         return [sample_to_dict(s) for s in self.sampler.training_samples() if s.time >= since]
+
+    def set_epoch_marks(self, seconds) -> None:
+        """Thin vertical lines at the epochs' ends, ``(epochs,)`` seconds since the start
+        (epoch 1 first); past ``MAX_MARKS`` only every 2nd, 5th, 10th … is drawn."""
+        marks = epoch_marks(np.asarray(seconds, dtype=np.float64), MAX_MARKS)
+        marks = marks[np.isfinite(marks)]
+        for plot, lines in zip(self.plots, self.epoch_lines):
+            while len(lines) < len(marks):
+                line = pg.InfiniteLine(angle=90, movable=False, pen=MARK_PEN)
+                plot.addItem(line, ignoreBounds=True)  # never widens the auto-range
+                lines.append(line)
+            for i, line in enumerate(lines):
+                if i < len(marks):
+                    line.setValue(float(marks[i]))
+                line.setVisible(i < len(marks))
+
+    def epoch_mark_positions(self, plot: int = 0) -> list[float]:
+        """Where plot ``plot``'s epoch lines are now (seconds)."""
+        return [line.value() for line in self.epoch_lines[plot] if line.isVisible()]
+
+    def reading_at(self, seconds: float) -> str | None:
+        """The training device's main readings nearest ``seconds`` on the plots' x-axis, as
+        the crosshair shows them ("GPU 87% · memory 2,048 MiB · power 310 W"); None when
+        there are no samples."""
+        index = self._columns.nearest(seconds + self._origin()) if len(self._columns) else None
+        if index is None:
+            return None
+        parts = []
+        for name, label, fmt in READOUT["gpu" if self._mode == "gpu" else "cpu"]:
+            value = math.nan if name is None else self._columns.value_at(name, index)
+            parts.append(f"{label} {fmt.format(value) if math.isfinite(value) else 'N/A'}")
+        return " · ".join(parts)
+
+    def samples_frame(self) -> pd.DataFrame:
+        """One row per plotted sample: ``time_s`` (the plots' x) and the device's readings,
+        the unit in each column's name (``gpu_util_pct``, ``mem_used_mib``, ``power_w`` … or
+        ``process_cpu_pct``, ``rss_mib`` …); empty when there are no samples."""
+        if not len(self._columns):
+            return pd.DataFrame()
+        columns = {"time_s": self._columns.times() - self._origin()}
+        names = CSV_COLUMNS["gpu" if self._mode == "gpu" else "cpu"]
+        columns.update({column: self._columns.values(name) for name, column in names.items()})
+        return pd.DataFrame(columns)
 
     def load_samples(self, samples, devices=None, t0: float | None = None) -> None:
         """Show recorded samples without a live sampler.
@@ -285,13 +281,20 @@ class HardwarePanel(QWidget):
         self.notice_label.setText(notice or "")
         self.notice_label.setVisible(bool(notice))
 
+    def _origin(self) -> float:
+        """The plots' x = 0 on ``time.monotonic()``: the run's start, else the first sample."""
+        if self._t0 is not None:
+            return self._t0
+        return float(self._columns.times()[0]) if len(self._columns) else 0.0
+
     def _redraw(self) -> None:
         self._dirty = False
         if not self._samples:
+            for curve in (c for curves in self.curves for c in curves):
+                curve.setData([], [])
             return
         columns = self._columns
-        times = columns.times()
-        x = times - (self._t0 if self._t0 is not None else times[0])
+        x = columns.times() - self._origin()
         layout = dict(GPU_PLOTS if self._mode == "gpu" else CPU_PLOTS)
         if self._mode == "gpu":
             layout[self.secondary.currentText()] = SECONDARY[self.secondary.currentText()]
@@ -315,8 +318,3 @@ class HardwarePanel(QWidget):
         self.values_label.setText(sample_line(self._samples[-1]))
         for plot in self.plots:
             plot.settle()
-
-
-def _value(sample, name: str, scale: float) -> float:
-    value = getattr(sample, name, None)
-    return math.nan if value is None else value * scale

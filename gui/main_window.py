@@ -19,6 +19,7 @@ from engine.backend import get_backend, probe_gpu
 from engine.data.pipeline import network_io
 from engine.errors import UserError
 from engine.run.settings import LayerSpec, TrainSettings, head_for
+from gui.advisor_dialog import AdvisorLauncher
 from gui.controls import ControlsBar
 from gui.data_loading import DataLoading
 from gui.data_panel import DataPanel
@@ -149,6 +150,9 @@ class MainWindow(QMainWindow):
         for action in (self.train_action, self.pause_action, self.step_action, self.stop_action):
             run_menu.addAction(action)
         run_menu.addAction("&Reset", self.reset)
+        self.advisor = AdvisorLauncher(self)  # "Find the fastest settings…" (Ctrl+Shift+B)
+        run_menu.addSeparator()
+        run_menu.addAction(self.advisor.action)
         self.data_panel.sample_button.setMenu(self.samples_menu)
 
     def _connect(self) -> None:
@@ -169,6 +173,7 @@ class MainWindow(QMainWindow):
         self.session.finished.connect(self._on_finished)
         self.runs_view.open_requested.connect(self.open_run)
         self.runs_view.resume_requested.connect(self.resume_run)
+        self.runs_view.replay_requested.connect(self.replay_run)
         self.runs_view.failed.connect(self.show_error)
         self.training_finished.connect(self.runs_view.training_ended)
 
@@ -241,6 +246,17 @@ class MainWindow(QMainWindow):
         self.evaluation.clear()
         self.hardware_summary = None
         return self.session.resume_run(run["id"], self.data_panel.table, epochs=epochs)
+
+    def replay_run(self, run: dict) -> bool:
+        """Show a remembered run's loss, history and telemetry in the Live tab, on the same
+        axes as a live run, without training (refused while a run trains)."""
+        if self.is_training():
+            self.show_error("Cannot replay the run now", "Stop the training first.")
+            return False
+        self.live.replay(run)
+        self.result_tabs.setCurrentWidget(self.live)
+        self.statusBar().showMessage(f"Replaying run {run['name']}", 10_000)
+        return True
 
     def train_settings(self) -> TrainSettings:
         val_split, test_split = self.data_panel.splits()
@@ -321,8 +337,9 @@ class MainWindow(QMainWindow):
         self.status.set_device(info["backend"].describe())
         self.status.start(info["epochs"], info["total_steps"])
         self.live.start(
-            info["task"], info["t0"], info["backend"], info["history"], info["steps_per_epoch"]
-        )
+            info["task"], info["t0"], info["backend"], info["history"], info["steps_per_epoch"],
+            start_step=info.get("global_step", 0),
+        )  # fmt: skip
         self.result_tabs.setCurrentWidget(self.live)
 
     def _on_progress(self, batch: dict) -> None:

@@ -1,7 +1,9 @@
 """Live training plots: loss per step (raw and smoothed) with validation per epoch, and the metric.
 
 Buffers are bounded: when one fills, every other point is dropped and later points are kept at
-the coarser stride, so a run of any length keeps its whole shape in fixed memory.
+the coarser stride, so a run of any length keeps its whole shape in fixed memory. The data is
+kept in steps and epochs; the x-axis (step, epoch or seconds, ``gui.time_axis``) is applied
+when the curves are handed to pyqtgraph.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 
 from engine.series import DecimatingBuffer
+from gui.time_axis import X_LABELS, TimeAxis
 
 pg.setConfigOptions(antialias=False, useOpenGL=False)
 
@@ -71,31 +74,50 @@ class LivePlotWidget(pg.PlotWidget):
             self.paint_cost(time.thread_time() - started)
 
 
-def share_x_range(plots: list[pg.PlotWidget]) -> None:
-    """Keep the plots' x-ranges equal, whatever their sizes and places on screen.
+class SharedXRange:
+    """Keeps its plots' x-ranges equal, whatever their sizes and places on screen; the plots
+    can change (the live view adds the hardware plots in time mode).
 
     ``setXLink`` lines up views that overlap horizontally pixel by pixel instead, so a wide
     plot under a narrower one would show a longer span than it.
     """
-    busy = False
 
-    def follower(source):
-        def follow(_view, x_range) -> None:
-            nonlocal busy
-            if busy:
-                return
-            busy = True
-            try:
-                for plot in plots:
-                    if plot is not source:
-                        plot.setXRange(*x_range, padding=0)
-            finally:
-                busy = False
+    def __init__(self, plots=()) -> None:
+        self.plots: list[pg.PlotWidget] = []
+        self._busy = False
+        self._followers: dict[int, object] = {}
+        self.set_plots(plots)
 
-        return follow
+    def set_plots(self, plots) -> None:
+        for plot in self.plots:
+            plot.getViewBox().sigXRangeChanged.disconnect(self._followers.pop(id(plot)))
+        self.plots = list(plots)
+        for plot in self.plots:
+            self._followers[id(plot)] = self._follower(plot)
+            plot.getViewBox().sigXRangeChanged.connect(self._followers[id(plot)])
 
-    for plot in plots:
-        plot.getViewBox().sigXRangeChanged.connect(follower(plot))
+    def align(self, source: pg.PlotWidget) -> None:
+        """Give every plot ``source``'s x-range now."""
+        self._follow(source, source.getViewBox().viewRange()[0])
+
+    def _follower(self, source):
+        return lambda _view, x_range: self._follow(source, x_range)
+
+    def _follow(self, source, x_range) -> None:
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            for plot in self.plots:
+                if plot is not source:
+                    plot.setXRange(*x_range, padding=0)
+        finally:
+            self._busy = False
+
+
+def share_x_range(plots: list[pg.PlotWidget]) -> SharedXRange:
+    """Keep the plots' x-ranges equal (:class:`SharedXRange`)."""
+    return SharedXRange(plots)
 
 
 def cheap_grid(widget: pg.PlotWidget) -> None:
@@ -120,11 +142,16 @@ def _plot_widget(name: str, left: str, bottom: str) -> LivePlotWidget:
 
 
 class LossPlot(QWidget):
-    """Training loss per step (faint raw, bold smoothed) and validation loss per epoch."""
+    """Training loss per step (faint raw, bold smoothed) and validation loss per epoch.
 
-    def __init__(self, capacity: int = 4096, parent=None) -> None:
+    ``axis`` (a :class:`~gui.time_axis.TimeAxis`, shared with the live view) maps the steps
+    onto the x-axis chosen with :meth:`set_x_mode`."""
+
+    def __init__(self, capacity: int = 4096, axis: TimeAxis | None = None, parent=None) -> None:
         super().__init__(parent)
-        self.plot = _plot_widget("lossPlot", "Loss", "Training step (mini-batches)")
+        self.axis = axis if axis is not None else TimeAxis()
+        self.x_mode = "step"
+        self.plot = _plot_widget("lossPlot", "Loss", X_LABELS["step"])
         self.log_toggle = QCheckBox("Log scale")
         self.log_toggle.setObjectName("logScaleCheck")
         self.log_toggle.toggled.connect(lambda on: self.plot.setLogMode(y=on))
@@ -159,6 +186,22 @@ class LossPlot(QWidget):
     def set_loss_name(self, text: str) -> None:
         self.plot.setLabel("left", text)
 
+    def set_x_mode(self, mode: str) -> None:
+        """Plot against ``mode``: "step", "epoch" or "time" (``gui.time_axis.MODES``)."""
+        self.x_mode = mode
+        self.plot.setLabel("bottom", X_LABELS[mode])
+        self._dirty.update((*self._curves, "val"))
+
+    def loss_at(self, step: float) -> float:
+        """The training loss logged nearest ``step`` (NaN when there is none)."""
+        steps, losses = self.raw.data()
+        if not len(steps) or not np.isfinite(step):
+            return math.nan
+        i = int(np.searchsorted(steps, step))
+        nearest = min((j for j in (i - 1, i) if 0 <= j < len(steps)),
+                      key=lambda j: abs(steps[j] - step))  # fmt: skip
+        return float(losses[nearest])
+
     def clear(self) -> None:
         for buffer in (self.raw, self.smooth):
             buffer.clear()
@@ -190,10 +233,11 @@ class LossPlot(QWidget):
         changed = bool(self._dirty)
         for name in self._dirty:
             if name == "val":
-                self.val_curve.setData(*self.validation_points())
-                continue
-            curve, buffer = self._curves[name]
-            curve.setData(*buffer.data())
+                curve, (steps, values) = self.val_curve, self.validation_points()
+            else:
+                curve, buffer = self._curves[name]
+                steps, values = buffer.data()
+            curve.setData(self.axis.x_of_steps(steps, self.x_mode), values)
         self._dirty.clear()
         if changed:
             self.plot.settle()
@@ -203,11 +247,14 @@ class LossPlot(QWidget):
 class MetricPlot(QWidget):
     """The task metric per epoch: one curve per metric key, training solid, validation dashed.
 
-    Reads the trainer's own per-epoch history (:meth:`show_history`), keeping no copy of it."""
+    Reads the trainer's own per-epoch history (:meth:`show_history`), keeping no copy of it.
+    Epoch ``k`` is drawn where it ended on ``axis``'s x-axis (:meth:`set_x_mode`)."""
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, axis: TimeAxis | None = None, parent=None) -> None:
         super().__init__(parent)
-        self.plot = _plot_widget("metricPlot", "Metric", "Epoch")
+        self.axis = axis if axis is not None else TimeAxis()
+        self.x_mode = "step"
+        self.plot = _plot_widget("metricPlot", "Metric", X_LABELS["step"])
         self._curves: dict[str, pg.PlotDataItem] = {}
         self._history: dict[str, list[float]] = {}
         self._epochs = 0
@@ -223,10 +270,25 @@ class MetricPlot(QWidget):
         self.plot.setLabel("left", text)
         self.plot.plotItem.legend.setOffset((-10, -10) if rising else (-10, 10))
 
+    def set_x_mode(self, mode: str) -> None:
+        """Plot against ``mode``: "step", "epoch" or "time" (``gui.time_axis.MODES``)."""
+        self.x_mode = mode
+        self.plot.setLabel("bottom", X_LABELS[mode])
+        self._dirty = True
+
     def clear(self) -> None:
-        self.plot.clear()
+        # its own curves only: other items (the live view's crosshair) stay on the plot
+        for curve in self._curves.values():
+            self.plot.removeItem(curve)
         self._curves.clear()
         self._history, self._epochs = {}, 0
+
+    def values_at(self, epochs: int) -> dict[str, float]:
+        """``{key: value}`` of every metric after ``epochs`` finished epochs (none before the
+        first)."""
+        if not 1 <= epochs <= self._epochs:
+            return {}
+        return {k: float(self._history[k][epochs - 1]) for k in self._metric_keys()}
 
     def show_history(self, history: dict[str, list[float]], epochs: int) -> None:
         """Show the first ``epochs`` entries of ``history`` (``{key: [value per epoch]}``:
@@ -253,7 +315,8 @@ class MetricPlot(QWidget):
         changed, self._dirty = self._dirty, False
         if changed:
             for key, (xs, ys) in self.series().items():
-                self._curves[key].setData(xs, ys)
+                x = self.axis.x_of_steps(xs * self.axis.steps_per_epoch, self.x_mode)
+                self._curves[key].setData(x, ys)
             self.plot.settle()
         return changed
 

@@ -1,6 +1,6 @@
-"""What the user does to the runs selected in the Runs tab: open, rename, tag, note, compare,
-delete (with the checkpoint files) and export the table. Every store error becomes one
-message through the view's ``failed`` signal; the view stays usable."""
+"""What the user does to the runs selected in the Runs tab: open, resume, replay, rename, tag,
+note, compare, delete (with the checkpoint files) and export the table. Every store error
+becomes one message through the view's ``failed`` signal; the view stays usable."""
 
 from __future__ import annotations
 
@@ -96,6 +96,13 @@ class RunActions(QObject):
             return
         with self.reporting("Cannot resume the run"):
             self._view.resume_requested.emit(self._view.store.get(run["id"]))
+
+    def replay_selected(self) -> None:
+        run = self._view.current_run()
+        if run is None:
+            return
+        with self.reporting("Cannot replay the run"):
+            self._view.replay_requested.emit(self._view.store.get(run["id"]))
 
     def rename_selected(self) -> None:
         run = self._view.current_run()

@@ -33,13 +33,15 @@ FILTER_HELP = (
 
 
 class RunsView(QWidget):
-    """``open_requested`` and ``resume_requested`` carry a run as ``RunStore.get`` gives it
-    (resume: go on from its last checkpoint); ``failed`` a title and a
+    """``open_requested``, ``resume_requested`` and ``replay_requested`` carry a run as
+    ``RunStore.get`` gives it (resume: go on from its last checkpoint; replay: show its curves
+    and telemetry in the Live tab); ``failed`` a title and a
     sentence for the window's ``show_error``. The store is read again when the tab is shown,
     on Refresh (F5), and when a training ends while the tab is visible."""
 
     open_requested = Signal(object)
     resume_requested = Signal(object)
+    replay_requested = Signal(object)
     failed = Signal(str, str)
 
     def __init__(self, dialogs, store: RunStore | None = None, parent=None) -> None:
@@ -139,6 +141,7 @@ class RunsView(QWidget):
             "Open", edits.open_selected, "runsOpen", [key.Key_Return, key.Key_Enter]
         )
         self.resume_action = act("Resume", edits.resume_selected, "runsResume")
+        self.replay_action = act("Replay", edits.replay_selected, "runsReplay")
         self.rename_action = act("Rename…", edits.rename_selected, "runsRename", [key.Key_F2])
         self.tag_action = act("Tags…", edits.tag_selected, "runsTags")
         self.notes_action = act("Notes…", edits.note_selected, "runsNotes")
@@ -146,7 +149,7 @@ class RunsView(QWidget):
         self.delete_action = act("Delete…", edits.delete_selected, "runsDelete", [key.Key_Delete])
         self.export_action = act("Export CSV…", edits.export_csv, "runsExport")
         self.actions_in_bar = (self.refresh_action, self.open_action, self.resume_action,
-                               self.rename_action,
+                               self.replay_action, self.rename_action,
                                self.tag_action, self.notes_action, self.compare_action,
                                self.delete_action, self.export_action)  # fmt: skip
 
@@ -219,8 +222,8 @@ class RunsView(QWidget):
 
     def _on_selection(self, *_args) -> None:
         count = len(self.table.selectionModel().selectedRows())
-        for action in (self.open_action, self.rename_action, self.tag_action,
-                       self.notes_action, self.delete_action):  # fmt: skip
+        for action in (self.open_action, self.replay_action, self.rename_action,
+                       self.tag_action, self.notes_action, self.delete_action):  # fmt: skip
             action.setEnabled(count >= 1)
         self.compare_action.setEnabled(count == 2)
         self._overlay_timer.start()

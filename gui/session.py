@@ -26,7 +26,8 @@ class TrainingSession(QObject):
     """States: ``idle``, ``preparing``, ``running``, ``paused``.
 
     started(info): ``epochs``, ``total_steps``, ``task``, ``backend``, ``t0``, ``history``
-    (the trainer's per-epoch lists, filled as epochs end) and ``steps_per_epoch``.
+    (the trainer's per-epoch lists, filled as epochs end), ``steps_per_epoch`` and
+    ``global_step`` (the steps done before: a resumed run's).
     progress(dict): the worker's batches. finished(dict): the worker's summary plus ``report``
     (test metrics, or None) and ``run`` (its id in the run store, or None). failed(title,
     message); a run store that cannot be used is said this way once, and training goes on.
@@ -55,6 +56,7 @@ class TrainingSession(QObject):
         self._start_paused = False
         self._cancelled = False
         self._ended: str | None = None  # how the last run ended, until the next begins
+        self._t0: float | None = None  # the last run's start, on time.monotonic()
 
     def is_active(self) -> bool:
         return self.state != "idle"
@@ -128,7 +130,7 @@ class TrainingSession(QObject):
     def record_hardware(self, summary: dict | None, telemetry: list[dict]) -> None:
         """The finished run's hardware summary and telemetry, for its record."""
         if self.recorder is not None and self._ended is not None:
-            self.recorder.finish(self._ended, hardware=summary, telemetry=telemetry)
+            self.recorder.finish(self._ended, hardware=summary, telemetry=telemetry, t0=self._t0)
 
     def _on_prepared(self, result) -> None:
         job, recorder = result
@@ -142,6 +144,7 @@ class TrainingSession(QObject):
             return
         self.job, self.recorder, self._ended = job, recorder, None
         trainer = job.trainer
+        self._t0 = time.monotonic()
         self.started.emit(
             {
                 "epochs": job.settings.epochs,
@@ -150,7 +153,8 @@ class TrainingSession(QObject):
                 "backend": job.model.backend,
                 "history": trainer.history,
                 "steps_per_epoch": trainer.steps_per_epoch,
-                "t0": time.monotonic(),
+                "global_step": trainer.global_step,
+                "t0": self._t0,
             }
         )
         self._set_state("paused" if self._start_paused else "running")

@@ -77,6 +77,7 @@ def test_headless_commands_do_not_import_qt(argv):
         ["predict", "--help"],
         ["export-onnx", "--help"],
         ["runs", "--help"],
+        ["advise", "--help"],
     ],
 )
 def test_cli_help_and_info_do_not_load_the_data_stack(argv):
@@ -99,7 +100,10 @@ ALLOWED = {
     "bench": {"bench", "nn"},
     "runs": {"runs", "run", "data", "io", "nn", "hardware"},
     "search": {"search", "run", "runs", "data", "io", "nn"},
-    "cli": {"cli", "run", "runs", "search", "data", "io", "nn", "hardware", "bench"},
+    # the advisor times run's model and trainer and reads NVML's utilisation through hardware:
+    # a room of its own beside runs and search, since run may not reach hardware
+    "advisor": {"advisor", "run", "nn", "hardware"},
+    "cli": {"cli", "run", "runs", "search", "data", "io", "nn", "hardware", "bench", "advisor"},
 }
 
 

@@ -1,12 +1,13 @@
 """Headless command line: ``gpu-trainer COMMAND``, where COMMAND is ``info``, ``train``,
-``predict``, ``export-onnx``, ``sweep``, ``bench`` or ``runs``.
+``predict``, ``export-onnx``, ``sweep``, ``bench``, ``runs`` or ``advise``.
 
 Never imports Qt, so it runs on servers without display libraries. Bad input (any
 :class:`engine.errors.UserError`) prints one line on stderr and exits 2 without a traceback.
 Each subcommand lives in its own module, imported only when that command runs (or asks for
 its ``--help``): ``gpu-trainer --help`` imports none of them. ``train`` records each run in
 the run store (:mod:`engine.runs`) unless given ``--no-record``, ``sweep`` records each trial
-as a run, and ``runs`` lists, shows, compares and deletes the recorded runs.
+as a run, ``runs`` lists, shows, compares and deletes the recorded runs, and ``advise``
+measures which device and batch size train fastest.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("engine.cli.sweep", "search hyperparameters with Optuna, trials in processes"),
     "bench": ("engine.cli.bench", "training throughput on reference workloads, engine vs PyTorch"),
     "runs": ("engine.cli.runs", "list, show, compare or delete the runs the store remembers"),
+    "advise": ("engine.cli.advise", "time every device and batch size; recommend the fastest"),
 }
 
 

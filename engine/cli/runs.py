@@ -19,6 +19,7 @@ from pathlib import Path
 
 from engine.cli.output import strict_json
 from engine.errors import UserError
+from engine.hardware.text import summary_line
 
 _MISSING = "-"
 
@@ -145,6 +146,7 @@ def _show_text(run: dict) -> str:
         ("task", task),
         ("parameters", f"{run['parameters']:,}" if run["parameters"] is not None else None),
         ("energy", energy),
+        ("hardware", summary_line(run["hardware"]) if run.get("hardware") else None),
         ("model", run["model_path"]),
         ("tags", ", ".join(run["tags"])),
         ("notes", run["notes"]),

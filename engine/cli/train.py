@@ -6,36 +6,29 @@ import sys
 import time
 from pathlib import Path
 
+from engine.cli.arguments import (
+    DEFAULTS,
+    add_data_arguments,
+    add_network_arguments,
+    read_table,
+    schema_from,
+    settings_from,
+)
 from engine.cli.output import strict_json
 from engine.errors import UserError
-from engine.run.settings import HIDDEN_ACTIVATIONS, OPTIMIZERS, LayerSpec, TrainSettings
+from engine.run.settings import TrainSettings
 
 KEEP_CHECKPOINTS = 3
 
-_DEFAULTS = TrainSettings()
-
 
 def add_arguments(parser) -> None:
-    d = _DEFAULTS
-    layers = ",".join(str(layer.units) for layer in d.layers)
-    parser.add_argument("data", type=Path, help="the CSV to train on")
-    parser.add_argument("--target", help="column to predict (default: the last column)")
+    d = DEFAULTS
+    add_data_arguments(parser)
     parser.add_argument("--out", type=Path, help="model file to write (default: DATA.safetensors)")
-    parser.add_argument("--task", choices=("classification", "regression"), help="override")
-    parser.add_argument("--ignore", action="append", default=[], metavar="COL", help="skip COL")
-    parser.add_argument("--layers", default=layers, help=f"hidden units (default: {layers})")
-    parser.add_argument("--activation", default=d.layers[0].activation,
-                        help=f"{', '.join(HIDDEN_ACTIVATIONS)} (default: %(default)s)")  # fmt: skip
-    parser.add_argument("--dropout", type=float, default=d.layers[0].dropout)
-    parser.add_argument("--optimizer", default=d.optimizer,
-                        help=f"{', '.join(OPTIMIZERS)} (default: %(default)s)")  # fmt: skip
-    parser.add_argument("--lr", type=float, default=d.learning_rate, help="learning rate")
+    add_network_arguments(parser)
     parser.add_argument("--batch-size", type=int, default=d.batch_size)
     parser.add_argument("--epochs", type=int, default=None,
                         help=f"(default: {d.epochs}; with --resume: the run's own)")  # fmt: skip
-    parser.add_argument("--l2", type=float, default=d.l2)
-    parser.add_argument("--val-split", type=float, default=d.val_split)
-    parser.add_argument("--test-split", type=float, default=d.test_split)
     parser.add_argument(
         "--early-stopping",
         type=int,
@@ -44,11 +37,7 @@ def add_arguments(parser) -> None:
         help=f"epochs without a better validation loss before stopping; 0 = off "
         f"(default: {d.early_stopping})",
     )
-    parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--device", default=d.device, help="auto, cpu, gpu or gpu:N")
-    parser.add_argument("--delimiter", help="CSV delimiter (default: detected)")
-    parser.add_argument("--decimal", help="decimal mark (default: detected)")
-    parser.add_argument("--encoding", help="file encoding (default: detected)")
     parser.add_argument("--json", action="store_true", help="print one JSON object, no progress")
     runs = parser.add_argument_group("run history")
     runs.add_argument("--name", help="the run's name (default: DATA's name and the time)")
@@ -59,32 +48,7 @@ def add_arguments(parser) -> None:
     runs.add_argument("--no-record", action="store_true", help="do not record the run")
 
 
-def settings_from(args) -> TrainSettings:
-    try:
-        units = [int(u) for u in str(args.layers).split(",") if u.strip()]
-    except ValueError:
-        raise UserError(f"--layers {args.layers!r}: give unit counts like 64,32") from None
-    layers = [LayerSpec(u, args.activation, args.dropout) for u in units]
-    settings = TrainSettings(
-        layers=layers,
-        optimizer=args.optimizer,
-        learning_rate=args.lr,
-        batch_size=args.batch_size,
-        epochs=args.epochs or _DEFAULTS.epochs,
-        l2=args.l2,
-        early_stopping=args.early_stopping,
-        seed=args.seed,
-        device=args.device,
-        val_split=args.val_split,
-        test_split=args.test_split,
-    )
-    settings.check()
-    return settings
-
-
 def run(args) -> int:
-    from engine.data import read_csv
-
     out = args.out or args.data.with_suffix(".safetensors")
     if not out.parent.resolve().is_dir():
         raise UserError(f"--out {out}: folder {out.parent} does not exist; create it first")
@@ -92,7 +56,7 @@ def run(args) -> int:
         raise UserError(
             f"--out {out}: is a folder; give a file name such as {out / 'model.safetensors'}"
         )
-    table = read_csv(args.data, args.delimiter, args.decimal, args.encoding)
+    table = read_table(args)
     job, recorder = _job(args, table)
     data = job.data
     if not args.json:
@@ -126,6 +90,7 @@ def run(args) -> int:
         "seconds": round(seconds, 3),
         "device": job.model.backend.device,
         "test": {k: v for k, v in metrics.items() if k not in ("y_true", "y_pred")},
+        "hardware": hardware,
     }
     print(strict_json(result) if args.json else _report(result))
     return 0
@@ -134,7 +99,6 @@ def run(args) -> int:
 def _job(args, table):
     """``(job, recorder)``: a new run (from the options, or from a manifest) or a resumed
     one; the recorder is None when not recording, or the reason the store cannot be used."""
-    from engine.data import infer_schema
     from engine.data.schema import Schema
     from engine.run.job import TrainingJob
     from engine.run.prepare import prepare
@@ -155,11 +119,7 @@ def _job(args, table):
         settings = TrainSettings.from_dict(manifest["settings"])
     else:
         settings = settings_from(args)
-        schema = infer_schema(table.frame, target=args.target, source=table.name)
-        for name in args.ignore:
-            schema = schema.with_role(name, "ignored")
-        if args.task:
-            schema = schema.with_task(args.task)
+        schema = schema_from(args, table)
     job = TrainingJob(prepare(table, schema, settings), settings)
     if args.no_record:
         return job, None
@@ -213,6 +173,8 @@ def _summary(job, recorder) -> str:
 
 
 def _report(result: dict) -> str:
+    from engine.hardware.text import summary_line
+
     test = result["test"]
     if result["task"] == "classification":
         line = f"test accuracy {test['accuracy']:.4f}, macro F1 {test['macro_f1']:.4f}"
@@ -222,7 +184,8 @@ def _report(result: dict) -> str:
     return (
         f"{line} on {test['n']:,} rows\n"
         f"{result['epochs']} epochs{stopped} in {result['seconds']:.1f} s; "
-        f"model written to {result['model']}"
+        f"model written to {result['model']}\n"
+        f"{summary_line(result['hardware'])}"
     )
 
 

@@ -28,12 +28,14 @@ class CpuReader:
             self._process.cpu_percent(None)
             psutil.cpu_percent(None)
 
-    def read(self, now: float) -> CpuSample:
+    def read(self, now: float, energy: float | None = None) -> CpuSample:
+        """The readings at ``now``; ``energy`` is the CPU packages' joules (RAPL), if known."""
         if self._psutil is None:
-            return CpuSample(now, process_cpu=self._process_time_percent())
+            return CpuSample(now, process_cpu=self._process_time_percent(), energy=energy)
         ram = self._psutil.virtual_memory()
         return CpuSample(
             time=now,
+            energy=energy,
             process_cpu=float(self._process.cpu_percent(None)),
             system_cpu=float(self._psutil.cpu_percent(None)),
             ram_used=int(ram.total - ram.available),

@@ -16,8 +16,9 @@ from types import ModuleType
 
 from engine.hardware.cpu import CpuReader
 from engine.hardware.nvml import NvmlReader, NvmlUnavailable, load_nvml, normalize_bus_id
+from engine.hardware.rapl import POWERCAP, RaplCounter
 from engine.hardware.samples import GpuInfo, Sample
-from engine.hardware.summary import cpu_summary, gpu_summary
+from engine.hardware.summary import cpu_energy_fields, cpu_summary, gpu_summary
 
 
 class Sampler:
@@ -27,7 +28,9 @@ class Sampler:
     likewise for CPU mode. ``pool_bytes`` reports this process's GPU memory where NVML cannot
     match our PID (containers); :meth:`attach` sets it to CuPy's memory pool. PCIe
     throughput and the energy counter are slow to read: they are re-read every
-    ``slow_every_s`` seconds and repeated in the samples between.
+    ``slow_every_s`` seconds and repeated in the samples between. The CPU packages' energy
+    (RAPL, under ``powercap``) is read at every poll in both modes, so that its wraps are seen;
+    the run summary reports it beside the GPU's.
     """
 
     def __init__(
@@ -40,6 +43,7 @@ class Sampler:
         psutil: ModuleType | None = None,
         pool_bytes: Callable[[], int | None] | None = None,
         slow_every_s: float = 5.0,
+        powercap=POWERCAP,
     ) -> None:
         if not 0 < rate_hz <= 20:
             raise ValueError(f"rate_hz must be in (0, 20], got {rate_hz}")
@@ -60,7 +64,10 @@ class Sampler:
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._run: tuple[float, float | None] | None = None  # (t0, energy at start)
+        self._powercap = powercap
+        self.cpu_energy: RaplCounter | None = None  # opened with the device choice
+        # (t0, GPU energy at start, CPU energy at start)
+        self._run: tuple[float, float | None, float | None] | None = None
 
     # -- choosing the device ---------------------------------------------------------------
     def attach(self, backend) -> None:
@@ -95,6 +102,8 @@ class Sampler:
                 self._choose()
 
     def _choose(self) -> None:
+        if self.cpu_energy is None:
+            self.cpu_energy = RaplCounter(self._powercap)
         kind, detail = self._want
         if kind != "cpu" and self.reader is None:
             try:
@@ -150,8 +159,9 @@ class Sampler:
             if self.mode is None:
                 self._choose()
             now = self.clock()
+            cpu_joules = self.cpu_energy.read()
             if self.mode == "cpu":
-                new = [self._cpu.read(now)]
+                new = [self._cpu.read(now, cpu_joules)]
             else:
                 new = [
                     self.reader.read(i, now, self._pool_bytes if i == self.training_index else None)
@@ -219,19 +229,21 @@ class Sampler:
             energy = None
             if self.mode == "gpu":
                 energy = self.reader.energy(self.training_index)
-            self._run = (t0, energy)
+            self._run = (t0, energy, self.cpu_energy.read())
 
     def end_run(self, epochs: int) -> dict:
         """The run's summary as a JSON-safe dict (see docs/CONTRACTS.md, "Sampler")."""
         with self._lock:
             if self._run is None:
                 raise RuntimeError("end_run() without begin_run()")
-            (t0, energy_start), self._run = self._run, None
+            (t0, energy_start, cpu_start), self._run = self._run, None
             t1 = self.poll()[0].time
+            cpu_energy = (cpu_start, self.cpu_energy.read())
+            cpu = cpu_energy_fields(cpu_energy, epochs, self.cpu_energy.reason)
             if self.mode == "cpu":
-                return cpu_summary(self.training_samples(), t0, t1, epochs)
+                return {**cpu_summary(self.training_samples(), t0, t1, epochs, cpu_energy), **cpu}
             energy_end = self.reader.energy(self.training_index)
-            return gpu_summary(
+            summary = gpu_summary(
                 self.training_samples(),
                 self.training_info,
                 t0,
@@ -239,6 +251,7 @@ class Sampler:
                 epochs,
                 (energy_start, energy_end),
             )
+            return {**summary, **cpu}
 
 
 def _cupy_pool_bytes(device_index: int) -> Callable[[], int | None]:

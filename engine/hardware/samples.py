@@ -47,6 +47,7 @@ class CpuSample:
     ram_used: int | None = None  # bytes
     ram_total: int | None = None
     rss: int | None = None  # this process's resident memory, bytes
+    energy: float | None = None  # J the CPU packages used since telemetry began (RAPL)
 
     kind = "cpu"
 

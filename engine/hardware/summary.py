@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from engine.hardware.rapl import SOURCE as RAPL_SOURCE
 from engine.hardware.samples import CpuSample, GpuInfo, GpuSample
 
 MIB = 1 << 20
@@ -75,9 +76,36 @@ def gpu_summary(
     }
 
 
-def cpu_summary(samples: Sequence[CpuSample], t0: float, t1: float, epochs: int) -> dict:
-    """JSON-safe summary of the CPU over [t0, t1]."""
+def cpu_energy_fields(
+    counter: tuple[float | None, float | None], epochs: int, reason: str | None
+) -> dict:
+    """The CPU packages' energy over a run from RAPL's (start, end) joules, or why it is N/A.
+
+    Added to every run summary, a GPU run's too: the CPU's share of a run's energy is real.
+    """
+    start, end = counter
+    energy = end - start if start is not None and end is not None else None
+    return {
+        "cpu_energy_j": energy,
+        "cpu_joules_per_epoch": energy / epochs if energy is not None and epochs > 0 else None,
+        "cpu_energy_source": RAPL_SOURCE if energy is not None else None,
+        "cpu_energy_na": None if energy is not None else reason or "no CPU energy counter",
+    }
+
+
+def cpu_summary(
+    samples: Sequence[CpuSample],
+    t0: float,
+    t1: float,
+    epochs: int,
+    energy_counter: tuple[float | None, float | None] = (None, None),
+) -> dict:
+    """JSON-safe summary of the CPU over [t0, t1]; ``energy_counter`` is RAPL's (start, end)
+    joules, None where it cannot be read (then energy is None: the CPU has no power samples
+    to estimate it from)."""
     run = [s for s in samples if t0 <= s.time <= t1]
+    start, end = energy_counter
+    energy = end - start if start is not None and end is not None else None
     return {
         "device": "cpu",
         "seconds": t1 - t0,
@@ -87,6 +115,9 @@ def cpu_summary(samples: Sequence[CpuSample], t0: float, t1: float, epochs: int)
         "mean_system_cpu_pct": _mean(s.system_cpu for s in run),
         "peak_rss_mib": _peak_mib(s.rss for s in run),
         "peak_ram_used_mib": _peak_mib(s.ram_used for s in run),
+        "energy_j": energy,
+        "energy_source": RAPL_SOURCE if energy is not None else None,
+        "joules_per_epoch": energy / epochs if energy is not None and epochs > 0 else None,
     }
 
 

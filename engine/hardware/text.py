@@ -66,7 +66,7 @@ def summary_line(summary: dict) -> str:
     if summary.get("device") == "cpu":
         return (
             f"Run: mean process CPU {_num(summary['mean_process_cpu_pct'], '%')}, "
-            f"peak RSS {_num(summary['peak_rss_mib'], ' MiB')}"
+            f"peak RSS {_num(summary['peak_rss_mib'], ' MiB')}, {cpu_energy_text(summary)}"
         )
     energy = _num(summary["energy_j"], " J")
     if summary["energy_source"] == "estimated from power samples":
@@ -74,8 +74,20 @@ def summary_line(summary: dict) -> str:
     return (
         f"Run: mean GPU {_num(summary['mean_gpu_util_pct'], '%')}, "
         f"peak memory {_num(summary['peak_memory_mib'], ' MiB')}, "
-        f"energy {energy}, {_num(summary['joules_per_epoch'], ' J')} per epoch"
+        f"energy {energy}, {_num(summary['joules_per_epoch'], ' J')} per epoch; "
+        f"{cpu_energy_text(summary)}"
     )
+
+
+def cpu_energy_text(summary: dict) -> str:
+    """'CPU energy 1,234 J, 123 J per epoch', or 'CPU energy N/A: why'. Summaries recorded
+    before CPU energy was measured say only N/A."""
+    energy = summary.get("cpu_energy_j")
+    if energy is None:
+        why = summary.get("cpu_energy_na")
+        return f"CPU energy {NA}: {why}" if why else f"CPU energy {NA}"
+    per_epoch = _num(summary.get("cpu_joules_per_epoch"), " J")
+    return f"CPU energy {_num(energy, ' J')}, {per_epoch} per epoch"
 
 
 def _num(value: float | None, unit: str) -> str:

@@ -1,5 +1,6 @@
 """Recording a training job as a run: one row per epoch, the bounded per-step losses, a
-checkpoint every epoch (the last ``keep`` kept), and how the run ended.
+checkpoint every epoch (the last ``keep`` kept), how the run ended, and its telemetry with the
+start and the epochs' ends on the samples' clock, so that a replay lines them up.
 
 :class:`RunRecorder` is the trainer's last callback, so at an epoch's end it sees what every
 other callback did (early stopping's best weights, a reduced learning rate) and the trainer
@@ -23,6 +24,7 @@ from engine.runs.store import RunStore
 log = logging.getLogger(__name__)
 KEEP_CHECKPOINTS = 3
 MAX_TELEMETRY = 1000  # samples kept of a run's hardware telemetry
+MAX_EPOCH_ENDS = 4000  # epoch end times kept (as many as the store keeps epoch rows)
 
 
 class RunRecorder(Callback):
@@ -34,6 +36,8 @@ class RunRecorder(Callback):
         self.problem: str | None = None
         self._checkpoints: list[str] = []
         self._epoch_start = time.monotonic()
+        self.t0: float | None = None  # when the trainer began, on time.monotonic()
+        self._epoch_ends: tuple[list[int], list[float]] = ([], [])
         job.trainer.add_callback(self)
 
     @classmethod
@@ -68,12 +72,17 @@ class RunRecorder(Callback):
         return recorder
 
     # -- the trainer's callbacks -----------------------------------------------------------
+    def on_train_begin(self, logs=None) -> None:
+        self.t0 = time.monotonic()
+
     def on_epoch_begin(self, epoch: int, logs=None) -> None:
         self._epoch_start = time.monotonic()
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         trainer = self.job.trainer
-        seconds = time.monotonic() - self._epoch_start
+        now = time.monotonic()
+        seconds = now - self._epoch_start
+        self._note_epoch_end(epoch, now)
 
         def record():
             self.store.add_epoch(self.run_id, epoch, trainer.global_step, seconds, dict(logs))
@@ -89,11 +98,24 @@ class RunRecorder(Callback):
 
         self._guarded(record)
 
+    def _note_epoch_end(self, epoch: int, now: float) -> None:
+        epochs, times = self._epoch_ends
+        if len(epochs) == MAX_EPOCH_ENDS:  # every other older one goes; the newest stay
+            epochs[:] = epochs[:-1:2] + epochs[-1:]
+            times[:] = times[:-1:2] + times[-1:]
+        epochs.append(epoch)
+        times.append(now)
+
     # -- the end --------------------------------------------------------------------------
     def finish(self, status: str, *, test_metrics: dict | None = None, hardware=None,
-               telemetry: list | None = None, model_path=None) -> None:  # fmt: skip
+               telemetry: list | None = None, model_path=None,
+               t0: float | None = None) -> None:  # fmt: skip
         """How the run ended: ``status`` (completed, stopped, diverged, failed), its test
-        metrics, hardware summary and telemetry (samples as dicts, thinned to a bound)."""
+        metrics, hardware summary and telemetry (samples as dicts, thinned to a bound).
+
+        The telemetry series is ``{"samples", "t0", "epoch_ends": {"epoch": [0-based],
+        "time": [...]}}``, times on the samples' ``time.monotonic()``: ``t0`` the run's start
+        (given, else when the trainer began), each epoch's end as this recorder saw it."""
         fields = {}
         if test_metrics is not None:
             metrics = {k: v for k, v in test_metrics.items() if k not in ("y_true", "y_pred")}
@@ -107,7 +129,12 @@ class RunRecorder(Callback):
         def record():
             if telemetry:
                 step = max(1, -(-len(telemetry) // MAX_TELEMETRY))
-                self.store.set_series(self.run_id, "telemetry", {"samples": telemetry[::step]})
+                epochs, times = self._epoch_ends
+                self.store.set_series(self.run_id, "telemetry", {
+                    "samples": telemetry[::step],
+                    "t0": t0 if t0 is not None else self.t0,
+                    "epoch_ends": {"epoch": list(epochs), "time": list(times)},
+                })  # fmt: skip
             self.store.finish(self.run_id, status, **fields)
 
         self._guarded(record)

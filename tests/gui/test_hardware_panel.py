@@ -172,7 +172,7 @@ def test_a_lost_training_gpu_is_said_and_the_panel_keeps_going(qtbot):
 
 def test_replay_a_fake_nvml_recording_written_at_test_time(qtbot, tmp_path):
     clock, gpu = FakeClock(), FakeGpu(gpu_util=0)
-    sampler = Sampler(nvml=FakeNvml([gpu]), clock=clock)
+    sampler = Sampler(nvml=FakeNvml([gpu]), clock=clock, powercap=tmp_path / "no-powercap")
     t0 = clock.now
     sampler.begin_run(t0)
     for i in range(20):
@@ -189,7 +189,9 @@ def test_replay_a_fake_nvml_recording_written_at_test_time(qtbot, tmp_path):
     assert list(x) == [0.5 * i for i in range(21)] + [10.0]  # begin_run and end_run poll too
     assert list(y) == [0.0] + [10.0 * (i % 10) for i in range(20)] + [90.0]
     assert panel.summary_label.text() == (
-        "Run: mean GPU 45%, peak memory 2,048 MiB, energy 2,000 J, 1,000 J per epoch"
+        "Run: mean GPU 45%, peak memory 2,048 MiB, energy 2,000 J, 1,000 J per epoch; "
+        f"CPU energy N/A: no powercap interface ({tmp_path / 'no-powercap'} is missing: "
+        "not Linux, or no RAPL driver loaded)"
     )
     assert panel.last_summary == summary
 

@@ -49,6 +49,9 @@ def test_json_prints_only_one_object(sample_dir, tmp_path, capsys):
     result = json.loads(captured.out)
     assert result["task"] == "regression" and result["target"] == "progression"
     assert {"mae", "rmse", "r2"} <= set(result["test"]) and "y_true" not in result["test"]
+    hardware = result["hardware"]  # the run summary, CPU energy or why it is N/A included
+    assert hardware["epochs"] == result["epochs"]
+    assert (hardware["cpu_energy_j"] is None) == (hardware["cpu_energy_na"] is not None)
     assert captured.err == ""
     assert model.exists()
 
