@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 MIB = 1 << 20
 # on the fastest device, the smallest batch within this share of its best speed is recommended:
 # a larger batch then buys little speed and takes fewer optimizer steps per epoch
+FEW_STEPS = 8  # fewer updates per epoch than this earn a caution in the advice
 NEAR_BEST = 0.9
 
 
@@ -94,7 +95,7 @@ def recommend(results: list[Cell], training_rows: int, seconds: float, stopped: 
         (c for c in on_device if c.samples_per_s >= NEAR_BEST * best.samples_per_s),
         key=lambda c: c.batch_size,
     )
-    message = _message(measured, best, pick)
+    message = _message(measured, best, pick) + _few_steps(pick.batch_size, training_rows)
     if stopped:
         message = f"Stopped early; from what was measured so far. {message}"
     return Advice(
@@ -133,6 +134,19 @@ def _message(measured: list[Cell], best: Cell, pick: Cell) -> str:
             f"{rate_text(gpu.samples_per_s)} vs {rate_text(cpu.samples_per_s)} samples/s. {use}"
         )
     return use
+
+
+def _few_steps(batch_size: int, training_rows: int) -> str:
+    """A caution when the pick leaves few updates per epoch: speed is not all a batch size
+    decides, and a user applying it should know what else to change."""
+    steps = -(-training_rows // batch_size)
+    if steps >= FEW_STEPS:
+        return ""
+    return (
+        f" With {training_rows:,} training rows that is {steps} step{'s' * (steps != 1)} per "
+        "epoch: a batch this large usually needs a higher learning rate or more epochs to "
+        "learn as much."
+    )
 
 
 def _best(cells) -> Cell | None:

@@ -155,6 +155,12 @@ def test_recommend_picks_by_numbers():
         "The CPU beats the GPU for this network: 20,000 vs 12,000 samples/s."
     )
     assert "Batch size 128 is only 5% faster" in advice.message
+    assert "steps per epoch" not in advice.message  # 1,000 rows / 64 = 16 steps
+    few = recommend([_cell("cpu", 32, 1_000), _cell("cpu", 256, 9_000)], 1000, 1.0, False)
+    assert few.batch_size == 256 and few.message.endswith(
+        "With 1,000 training rows that is 4 steps per epoch: a batch this large usually needs "
+        "a higher learning rate or more epochs to learn as much."
+    )
     gpu_wins = recommend([_cell("cpu", 32, 10_000), _cell("gpu:0", 32, 30_000)], 1000, 1.0, False)
     assert gpu_wins.device == "gpu:0"
     assert gpu_wins.message.startswith("The GPU is 3.0× as fast as the CPU")
