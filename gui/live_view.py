@@ -244,8 +244,10 @@ class LiveView(QWidget):
         if finite(seconds):
             positions.update(dict.fromkeys(self.hardware.plots, seconds))
         self.crosshair.place({plot: v for plot, v in positions.items() if finite(v)})
-        self.readout.setText(self._readout(step, seconds))
-        return self.readout.text()
+        text = self._readout(step, seconds)
+        self.readout.setText(text)
+        self.readout.setToolTip(text)  # whole, where a narrow window cuts the line
+        return text
 
     def _locate(self, plot, x: float) -> None:
         self.crosshair_to(x, hardware=plot in self.hardware.plots)
