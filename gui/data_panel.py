@@ -195,9 +195,7 @@ class DataPanel(QWidget):
         self.columns_table.setRowCount(len(schema.columns))
         for row, info in enumerate(schema.columns):
             name = QTableWidgetItem(info.name)
-            kind = QTableWidgetItem(
-                info.kind + (f" ({info.dtype})" if info.kind == "numeric" else "")
-            )
+            kind = QTableWidgetItem(info.kind + _kind_detail(info))
             kind.setToolTip(info.note)
             missing = QTableWidgetItem(f"{info.n_missing:,}")
             for item in (name, kind, missing):
@@ -215,3 +213,14 @@ class DataPanel(QWidget):
         self.problems.clear()
         self.problems.addItems([*self.table.warnings, *schema.problems])
         self.schema_changed.emit()
+
+
+def _kind_detail(info) -> str:
+    """What the kind's name leaves out: a number's type, a date's parts, target encoding."""
+    if info.kind == "numeric":
+        return f" ({info.dtype})"
+    if info.kind == "datetime":
+        return " (year, month, weekday, hour)" if "hour" in info.note else " (year, month, weekday)"
+    if info.kind == "categorical" and "target-encoded" in info.note:
+        return f" ({info.n_unique:,} values, target-encoded)"
+    return ""

@@ -108,6 +108,9 @@ class ExportActions(QObject):
     def _save_model(self, path: Path, recorded: bool = True) -> None:
         window = self._window
         extra = {"hardware": window.hardware_summary}
+        threshold = window.evaluation.threshold  # two classes: the Evaluation tab's choice
+        if threshold is not None:
+            window.session.set_threshold(threshold)
         window.session.save(path, extra_metadata=extra, recorded=recorded)
 
     def predict_csv(self) -> bool:

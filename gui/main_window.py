@@ -21,6 +21,7 @@ from engine.errors import UserError
 from engine.run.settings import LayerSpec, TrainSettings, head_for
 from gui.advisor_dialog import AdvisorLauncher
 from gui.controls import ControlsBar
+from gui.cv_view import CrossValidationLauncher
 from gui.data_loading import DataLoading
 from gui.data_panel import DataPanel
 from gui.dialogs import Dialogs
@@ -153,6 +154,8 @@ class MainWindow(QMainWindow):
         self.advisor = AdvisorLauncher(self)  # "Find the fastest settings…" (Ctrl+Shift+B)
         run_menu.addSeparator()
         run_menu.addAction(self.advisor.action)
+        self.cross_validation = CrossValidationLauncher(self, self.evaluation.cross_validation)
+        run_menu.addAction(self.cross_validation.action)  # "Cross-validate…" (Ctrl+Shift+K)
         self.data_panel.sample_button.setMenu(self.samples_menu)
 
     def _connect(self) -> None:
@@ -171,6 +174,7 @@ class MainWindow(QMainWindow):
         self.session.progress.connect(self._on_progress)
         self.session.failed.connect(self.show_error)
         self.session.finished.connect(self._on_finished)
+        self.evaluation.importance.follow(self.session)  # column importance after each run
         self.runs_view.open_requested.connect(self.open_run)
         self.runs_view.resume_requested.connect(self.resume_run)
         self.runs_view.replay_requested.connect(self.replay_run)
@@ -312,6 +316,7 @@ class MainWindow(QMainWindow):
         self.session.reset()
         self.live.clear()
         self.evaluation.clear()
+        self.evaluation.importance.clear()
         self.status.idle()
         self.set_state(self.session.state)
 
@@ -415,6 +420,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.sweep_view.shutdown()
         self.session.join()
+        self.evaluation.importance.shutdown()
         self.loading.join()
         self.exports.join()
         self.live.shutdown()

@@ -127,6 +127,13 @@ class TrainingSession(QObject):
         if self.recorder is not None and recorded:
             self.recorder.model_saved(path)
 
+    def set_threshold(self, threshold: float) -> None:
+        """Decide the trained two-class model at ``threshold`` (the Evaluation tab's choice):
+        its report and the model files saved after it use it."""
+        if self.job is not None and (self.report or {}).get("threshold") != threshold:
+            self.job.set_threshold(threshold)
+            self.report = self.job.evaluate()
+
     def record_hardware(self, summary: dict | None, telemetry: list[dict]) -> None:
         """The finished run's hardware summary and telemetry, for its record."""
         if self.recorder is not None and self._ended is not None:

@@ -14,11 +14,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.run.settings import DEVICES, LIMITS, OPTIMIZERS, TrainSettings
+from engine.run.settings import (
+    CLASS_WEIGHTS,
+    DEVICES,
+    LIMITS,
+    LR_SCHEDULES,
+    OPTIMIZERS,
+    TrainSettings,
+)
 
 # the panel's share of the settings: TrainSettings' fields and their defaults
 FIELDS = ("optimizer", "learning_rate", "batch_size", "epochs", "l2", "early_stopping", "seed",
-          "device")  # fmt: skip
+          "device", "lr_schedule", "weight_decay", "label_smoothing", "class_weight")  # fmt: skip
 DEFAULTS = {name: getattr(TrainSettings(), name) for name in FIELDS}
 
 
@@ -57,6 +64,26 @@ class SettingsPanel(QWidget):
         if not gpu_usable:
             self._disable_gpu(gpu_reason or "no usable NVIDIA GPU")
 
+        self.lr_schedule_combo = QComboBox()
+        self.lr_schedule_combo.setObjectName("lrScheduleCombo")
+        self.lr_schedule_combo.addItems(LR_SCHEDULES)
+        self.lr_schedule_combo.setToolTip("cosine: a short warm-up, then a cosine decay")
+        self.weight_decay_spin = QDoubleSpinBox()
+        self.weight_decay_spin.setObjectName("weightDecaySpin")
+        self.weight_decay_spin.setDecimals(5)
+        self.weight_decay_spin.setRange(*LIMITS["weight_decay"])
+        self.weight_decay_spin.setSingleStep(1e-3)
+        self.weight_decay_spin.setToolTip("adamw's decoupled weight decay")
+        self.label_smoothing_spin = QDoubleSpinBox()
+        self.label_smoothing_spin.setObjectName("labelSmoothingSpin")
+        self.label_smoothing_spin.setDecimals(3)
+        self.label_smoothing_spin.setRange(*LIMITS["label_smoothing"])
+        self.label_smoothing_spin.setSingleStep(0.01)
+        self.class_weight_combo = QComboBox()
+        self.class_weight_combo.setObjectName("classWeightCombo")
+        self.class_weight_combo.addItems(CLASS_WEIGHTS)
+        self.class_weight_combo.setToolTip("balanced: each class weighs as much in the loss")
+
         form = QFormLayout(self)
         form.addRow("Optimizer", self.optimizer_combo)
         form.addRow("Learning rate", self.learning_rate_spin)
@@ -66,6 +93,16 @@ class SettingsPanel(QWidget):
         form.addRow("Early-stopping patience", self.patience_spin)
         form.addRow("Seed", self.seed_spin)
         form.addRow("Device", self.device_combo)
+        form.addRow("Learning-rate schedule", self.lr_schedule_combo)
+        form.addRow("Weight decay", self.weight_decay_spin)
+        form.addRow("Label smoothing", self.label_smoothing_spin)
+        form.addRow("Class weights", self.class_weight_combo)
+        self.cv_folds_spin = self._spin("cvFolds", 0, int(LIMITS["cv_folds"][1]))
+        self.cv_folds_spin.setSpecialValueText("off")  # 1 fold is skipped: 0, 2, 3, …
+        self.cv_folds_spin.setToolTip("Folds for Run ▸ Cross-validate… (off: 5)")
+        self.cv_folds_spin.valueChanged.connect(self._skip_one_fold)
+        self._cv_folds = 0
+        form.addRow("Cross-validation folds", self.cv_folds_spin)
 
         self.set_values(DEFAULTS)
         self.learning_rate_spin.valueChanged.connect(self.learning_rate_changed)
@@ -75,6 +112,16 @@ class SettingsPanel(QWidget):
         spin.setObjectName(name)
         spin.setRange(low, high)
         return spin
+
+    def cv_folds(self) -> int:
+        """The folds Run ▸ Cross-validate… uses; 0 when off."""
+        return self.cv_folds_spin.value()
+
+    def _skip_one_fold(self, value: int) -> None:
+        if value == 1:  # one fold is no cross-validation: step over it
+            value = int(LIMITS["cv_folds"][0]) if self._cv_folds == 0 else 0
+            self.cv_folds_spin.setValue(value)
+        self._cv_folds = value
 
     def _disable_gpu(self, reason: str) -> None:
         model = self.device_combo.model()
@@ -99,6 +146,10 @@ class SettingsPanel(QWidget):
             "early_stopping": self.patience_spin.value(),
             "seed": self.seed_spin.value(),
             "device": self.device_combo.currentData(),
+            "lr_schedule": self.lr_schedule_combo.currentText(),
+            "weight_decay": self.weight_decay_spin.value(),
+            "label_smoothing": self.label_smoothing_spin.value(),
+            "class_weight": self.class_weight_combo.currentText(),
         }
 
     def set_values(self, values: dict) -> None:
@@ -113,6 +164,12 @@ class SettingsPanel(QWidget):
             self.l2_spin.setValue(float(merged["l2"]))
             self.patience_spin.setValue(int(merged["early_stopping"]))
             self.seed_spin.setValue(int(merged["seed"]))
+            if merged["lr_schedule"] in LR_SCHEDULES:
+                self.lr_schedule_combo.setCurrentText(merged["lr_schedule"])
+            self.weight_decay_spin.setValue(float(merged["weight_decay"]))
+            self.label_smoothing_spin.setValue(float(merged["label_smoothing"]))
+            if merged["class_weight"] in CLASS_WEIGHTS:
+                self.class_weight_combo.setCurrentText(merged["class_weight"])
         except (TypeError, ValueError):
             return
         index = self.device_combo.findData(merged["device"])
@@ -129,6 +186,10 @@ class SettingsPanel(QWidget):
             self.patience_spin,
             self.seed_spin,
             self.device_combo,
+            self.lr_schedule_combo,
+            self.weight_decay_spin,
+            self.label_smoothing_spin,
+            self.class_weight_combo,
         ):
             widget.setEnabled(state == "idle")
         self.learning_rate_spin.setEnabled(state in ("idle", "paused"))

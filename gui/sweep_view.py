@@ -14,6 +14,7 @@ import signal
 import sys
 import time
 import uuid
+import warnings
 from pathlib import Path
 
 from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, QTimer
@@ -533,7 +534,11 @@ def read_study(study, name: str, maximize: bool, known: int) -> dict:
             try:
                 import optuna
 
-                found = optuna.importance.get_param_importances(study)
+                # with few trials Optuna warns that its importances are all equal: the
+                # chart shows that, and the warning would only reach the user's terminal
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)
+                    found = optuna.importance.get_param_importances(study)
                 values = {k: float(v) for k, v in found.items()}
             except Exception as exc:  # noqa: BLE001 - too few distinct values, one parameter…
                 error = str(exc) or type(exc).__name__

@@ -1,5 +1,5 @@
 """Headless command line: ``gpu-trainer COMMAND``, where COMMAND is ``info``, ``train``,
-``predict``, ``export-onnx``, ``sweep``, ``bench``, ``runs`` or ``advise``.
+``predict``, ``export-onnx``, ``sweep``, ``bench``, ``runs``, ``advise`` or ``explain``.
 
 Never imports Qt, so it runs on servers without display libraries. Bad input (any
 :class:`engine.errors.UserError`) prints one line on stderr and exits 2 without a traceback.
@@ -7,7 +7,8 @@ Each subcommand lives in its own module, imported only when that command runs (o
 its ``--help``): ``gpu-trainer --help`` imports none of them. ``train`` records each run in
 the run store (:mod:`engine.runs`) unless given ``--no-record``, ``sweep`` records each trial
 as a run, ``runs`` lists, shows, compares and deletes the recorded runs, and ``advise``
-measures which device and batch size train fastest.
+measures which device and batch size train fastest; ``explain`` measures how much each
+input column matters to a model (permutation importance).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("engine.cli.bench", "training throughput on reference workloads, engine vs PyTorch"),
     "runs": ("engine.cli.runs", "list, show, compare or delete the runs the store remembers"),
     "advise": ("engine.cli.advise", "time every device and batch size; recommend the fastest"),
+    "explain": ("engine.cli.explain", "permutation importance of each input column on a CSV"),
 }
 
 

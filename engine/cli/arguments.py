@@ -6,7 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.errors import UserError
-from engine.run.settings import HIDDEN_ACTIVATIONS, OPTIMIZERS, LayerSpec, TrainSettings
+from engine.run.settings import (
+    CLASS_WEIGHTS,
+    HIDDEN_ACTIVATIONS,
+    LR_SCHEDULES,
+    OPTIMIZERS,
+    LayerSpec,
+    TrainSettings,
+)
 
 DEFAULTS = TrainSettings()
 
@@ -34,9 +41,28 @@ def add_network_arguments(parser) -> None:
                         help=f"{', '.join(OPTIMIZERS)} (default: %(default)s)")  # fmt: skip
     parser.add_argument("--lr", type=float, default=d.learning_rate, help="learning rate")
     parser.add_argument("--l2", type=float, default=d.l2)
+    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=d.lr_schedule,
+                        help="warm-up + cosine, or constant (default: %(default)s)")  # fmt: skip
+    parser.add_argument("--weight-decay", type=float, default=d.weight_decay,
+                        help="adamw's decoupled weight decay (default: %(default)s)")  # fmt: skip
+    parser.add_argument("--label-smoothing", type=float, default=d.label_smoothing,
+                        help="smooth class targets by this (default: %(default)s)")  # fmt: skip
+    parser.add_argument("--class-weight", choices=CLASS_WEIGHTS, default=d.class_weight,
+                        help="weigh rows by their class (default: %(default)s)")  # fmt: skip
     parser.add_argument("--val-split", type=float, default=d.val_split)
     parser.add_argument("--test-split", type=float, default=d.test_split)
     parser.add_argument("--seed", type=int, default=d.seed)
+
+
+def add_threshold_argument(parser) -> None:
+    """The decision threshold of a two-class target (train only)."""
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        metavar="P",
+        help="two classes: predict the second (positive) class where its probability is "
+        "above P, between 0 and 1 (default: 0.5); stored in the model file",
+    )
 
 
 def settings_from(args) -> TrainSettings:
@@ -58,6 +84,11 @@ def settings_from(args) -> TrainSettings:
         device=getattr(args, "device", DEFAULTS.device),
         val_split=args.val_split,
         test_split=args.test_split,
+        threshold=getattr(args, "threshold", None),
+        lr_schedule=getattr(args, "lr_schedule", DEFAULTS.lr_schedule),
+        weight_decay=getattr(args, "weight_decay", DEFAULTS.weight_decay),
+        label_smoothing=getattr(args, "label_smoothing", DEFAULTS.label_smoothing),
+        class_weight=getattr(args, "class_weight", DEFAULTS.class_weight),
     )
     settings.check()
     return settings

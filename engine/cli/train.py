@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from engine.cli.arguments import (
     DEFAULTS,
     add_data_arguments,
     add_network_arguments,
+    add_threshold_argument,
     read_table,
     schema_from,
     settings_from,
@@ -38,6 +40,14 @@ def add_arguments(parser) -> None:
         f"(default: {d.early_stopping})",
     )
     parser.add_argument("--device", default=d.device, help="auto, cpu, gpu or gpu:N")
+    add_threshold_argument(parser)
+    parser.add_argument(
+        "--cv",
+        type=int,
+        metavar="K",
+        help="first evaluate by K-fold cross-validation (stratified for classes; 2 to 20), "
+        "then train the model on all rows",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object, no progress")
     runs = parser.add_argument_group("run history")
     runs.add_argument("--name", help="the run's name (default: DATA's name and the time)")
@@ -57,6 +67,7 @@ def run(args) -> int:
             f"--out {out}: is a folder; give a file name such as {out / 'model.safetensors'}"
         )
     table = read_table(args)
+    cv = _cross_validation(args, table) if args.cv is not None else None
     job, recorder = _job(args, table)
     data = job.data
     if not args.json:
@@ -74,9 +85,12 @@ def run(args) -> int:
         _finish(recorder, sampler, job, _status(exc))
         raise
     seconds = time.monotonic() - start
-    metrics = job.evaluate()
+    # a cross-validated model trained on every row: the folds' figures are its test figures
+    metrics = job.evaluate() if cv is None else _cv_metrics(cv, data.task)
     hardware = sampler.end_run(job.trainer.epoch)
     extra = {"hardware": hardware, **(recorder.model_metadata() if recorder else {})}
+    if cv is not None:
+        extra["cv"] = cv
     job.save(out, metrics=metrics, extra_metadata=extra)
     _finish(recorder, sampler, job, "completed", metrics=metrics, hardware=hardware, model=out)
     result = {
@@ -89,9 +103,13 @@ def run(args) -> int:
         "stopped_early": job.stopped_early,
         "seconds": round(seconds, 3),
         "device": job.model.backend.device,
-        "test": {k: v for k, v in metrics.items() if k not in ("y_true", "y_pred")},
+        "test": {
+            k: v for k, v in metrics.items() if k not in ("y_true", "y_pred", "y_score", "cv")
+        },
         "hardware": hardware,
     }
+    if cv is not None:
+        result["cv"] = cv
     print(strict_json(result) if args.json else _report(result))
     return 0
 
@@ -120,6 +138,8 @@ def _job(args, table):
     else:
         settings = settings_from(args)
         schema = schema_from(args, table)
+        if args.cv is not None:  # the model cross-validated is trained on every row
+            settings = replace(settings, test_split=0.0)
     job = TrainingJob(prepare(table, schema, settings), settings)
     if args.no_record:
         return job, None
@@ -127,6 +147,32 @@ def _job(args, table):
     recorder = RunRecorder.start(job, fingerprint(table, schema), name=name, source="cli",
                                  tags=args.tag, keep=args.keep)  # fmt: skip
     return job, recorder
+
+
+def _cross_validation(args, table) -> dict:
+    """Cross-validate the arguments' settings (a bar per fold unless --json)."""
+    from engine.run.crossval import check_folds, cross_validate
+
+    if args.resume or args.manifest:
+        raise UserError("--cv trains a new run; leave out --resume and --manifest")
+    check_folds(args.cv, None, [], table.name)
+    bars: list[Progress] = []
+
+    def on_step(fold, job, record):
+        if len(bars) == fold:
+            print(f"cross-validation fold {fold + 1}/{args.cv}", file=sys.stderr)
+            bars.append(Progress(job.trainer, sys.stderr))
+        bars[fold].update(record)
+
+    step = None if args.json else on_step
+    return cross_validate(table, schema_from(args, table), settings_from(args), args.cv, step)
+
+
+def _cv_metrics(cv: dict, task: str) -> dict:
+    """What the run store keeps of a cross-validated run: the folds' means as its test
+    metrics (the runs table shows them), and the whole result under "cv"."""
+    means = {name: m["mean"] for name, m in cv["metrics"].items()}
+    return {"task": task, "split": "cv", "n": sum(cv["rows"]), **means, "cv": cv}
 
 
 def _sampler(job):
@@ -176,8 +222,19 @@ def _report(result: dict) -> str:
     from engine.hardware.text import summary_line
 
     test = result["test"]
-    if result["task"] == "classification":
+    if "cv" in result:  # no test rows: the model trained on all of them
+        cv = result["cv"]
+        metrics = cv["metrics"].items()
+        scores = ", ".join(f"{k} {m['mean']:.4g} ± {m['std']:.4g}" for k, m in metrics)
+        line = f"{cv['folds']}-fold cross-validation: {scores}; final model trained"
+    elif result["task"] == "classification":
         line = f"test accuracy {test['accuracy']:.4f}, macro F1 {test['macro_f1']:.4f}"
+        if "roc_auc" in test:  # two classes; N/A where the test rows hold one class only
+            line += (
+                f", balanced accuracy {_score(test['balanced_accuracy'])}, "
+                f"ROC AUC {_score(test['roc_auc'])}, PR AUC {_score(test['pr_auc'])} "
+                f"(threshold {test['threshold']:g})"
+            )
     else:
         line = f"test MAE {test['mae']:.4g}, RMSE {test['rmse']:.4g}, R² {test['r2']:.4f}"
     stopped = " (early stopping)" if result["stopped_early"] else ""
@@ -187,6 +244,10 @@ def _report(result: dict) -> str:
         f"model written to {result['model']}\n"
         f"{summary_line(result['hardware'])}"
     )
+
+
+def _score(value: float) -> str:
+    return "N/A" if value != value else f"{value:.4f}"  # NaN: not defined on these rows
 
 
 class Progress:

@@ -3,8 +3,12 @@
 Numeric columns: ±inf and unparsable values count as missing, the median fills gaps, then
 standardisation that any finite float64 survives (:mod:`engine.data.scaling`). Text columns:
 the most frequent value fills gaps, then one-hot encoding with rare categories pooled into
-one ``other`` column; a category never seen in training encodes as all zeros. Everything
-fitted is plain JSON (:meth:`Preprocessor.to_dict`).
+one ``other`` column; a category never seen in training encodes as all zeros. Text columns
+with more than ``MAX_ONE_HOT`` categories in the training rows are target-encoded instead
+(:mod:`engine.data.target_encoding`), and date columns become their parts
+(:mod:`engine.data.dates`). The outputs are, in order: the numbers, the date parts, the
+target encodings, the one-hot blocks. Everything fitted is plain JSON
+(:meth:`Preprocessor.to_dict`).
 """
 
 from __future__ import annotations
@@ -19,15 +23,17 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from engine.data.dates import DateStats, date_parts, fit_dates, parse
 from engine.data.display import name_text, names_text
-from engine.data.scaling import mean_std, standardise
-from engine.data.schema import Schema
+from engine.data.scaling import DEFAULT_SCALING, mean_std, robust_spread, soft_clip, standardise
+from engine.data.schema import MANY_VALUES, Schema
+from engine.data.target_encoding import EncodedStats, fit_encoding
 from engine.data.values import MISSING, category_name
 from engine.encoded_rows import EncodedRows
 from engine.errors import DataError
 
 OTHER = "(other)"
-MAX_ONE_HOT = 50  # categories beyond the 50 most frequent share the 'other' column
+MAX_ONE_HOT = MANY_VALUES  # beyond this, target encoding (up to it, rare ones share 'other')
 RARE_FRACTION = 0.01  # a category in fewer than 1% of training rows (and < 2 rows) is rare
 _BLOCK_ROWS = 4096
 _MEDIAN_SAMPLE = 4096
@@ -36,10 +42,16 @@ _THREADS = min(4, os.cpu_count() or 1)
 
 @dataclass
 class NumericStats:
+    """A numeric column's scaling: ``(x - mean) / std``, then, for ``scaling`` "robust",
+    :func:`~engine.data.scaling.soft_clip`. "robust" fits ``mean`` as the median and ``std``
+    as the interquartile range / 1.349 (the standard deviation where that is 0); a model
+    file without ``scaling`` predates it and is "standard" (mean and standard deviation)."""
+
     name: str
     median: float
     mean: float
     std: float
+    scaling: str = "standard"
 
 
 @dataclass
@@ -70,7 +82,10 @@ class _Scratch:
         self.means = np.array([s.mean for s in numeric]).reshape(-1, 1)
         self.stds = np.array([s.std for s in numeric]).reshape(-1, 1)
         medians = np.array([s.median for s in numeric]).reshape(-1, 1)
-        self.fills = standardise(medians, self.means, self.stds)  # what a missing value becomes
+        # the columns soft-clipped after standardising ("robust" scaling), or None
+        robust = np.array([s.scaling == "robust" for s in numeric], dtype=bool)
+        self.robust = robust if robust.any() else None
+        self.fills = self._scale(medians)  # what a missing value becomes
         self.numbers = np.empty((len(numeric), _BLOCK_ROWS))
 
     def encode(self, out: EncodedRows, rows: np.ndarray, numbers, codes, lookups) -> None:
@@ -82,20 +97,38 @@ class _Scratch:
             for values, row in zip(numbers, x):
                 values.take(rows, out=row)
             missing = ~np.isfinite(x)
-            standardise(x, self.means, self.stds)
+            self._scale(x)
             np.copyto(x, self.fills, where=missing)
             out.numeric[...] = x.T
         for j, (c, lookup) in enumerate(zip(codes, lookups)):
             lookup.take(c.take(rows), out=out.hot[:, j])
+
+    def _scale(self, x: np.ndarray) -> np.ndarray:
+        """``x`` ``(columns, rows)`` scaled in place, column by column as its stats say."""
+        standardise(x, self.means, self.stds)
+        if self.robust is not None:
+            if self.robust.all():
+                soft_clip(x)
+            else:
+                x[self.robust] = soft_clip(x[self.robust])
+        return x
 
 
 class Preprocessor:
     """Raw DataFrame columns -> float32 feature matrix ``(n_rows, n_outputs)``, dense
     (:meth:`transform`) or compact (:meth:`encode`, :class:`~engine.encoded_rows.EncodedRows`)."""
 
-    def __init__(self, numeric: list[NumericStats], categorical: list[CategoricalStats]):
+    def __init__(
+        self,
+        numeric: list[NumericStats],
+        categorical: list[CategoricalStats],
+        dates: list[DateStats] | None = None,
+        encoded: list[EncodedStats] | None = None,
+    ):
         self.numeric = numeric
         self.categorical = categorical
+        self.dates = dates or []
+        self.encoded = encoded or []
 
     @classmethod
     def fit(cls, frame: pd.DataFrame, schema: Schema, rows: np.ndarray | None = None):
@@ -111,8 +144,10 @@ class Preprocessor:
         Columns are prepared on a few threads: the NumPy and Arrow kernels doing the work
         release the GIL.
         """
-        numbers = [n for n in schema.features if schema.column(n).dtype == "number"]
-        texts = [n for n in schema.features if schema.column(n).dtype != "number"]
+        kinds = {n: (schema.column(n).kind, schema.column(n).dtype) for n in schema.features}
+        dated = [n for n, (kind, _) in kinds.items() if kind == "datetime"]
+        numbers = [n for n, k in kinds.items() if k[1] == "number" and n not in dated]
+        texts = [n for n, k in kinds.items() if k[1] != "number" and n not in dated]
 
         def numeric(name):
             x = _numbers(frame[name])
@@ -120,18 +155,41 @@ class Preprocessor:
 
         def categorical(name):
             codes, names = _named_codes(frame[name])
-            return _fit_categorical(name, codes, names, rows), (codes, names)
+            stats = _fit_categorical(name, codes, names, rows)
+            if len(stats.categories) + len(stats.pooled) > MAX_ONE_HOT and schema.target:
+                target = frame[schema.target]
+                return fit_encoding(name, codes, names, rows, target, schema.task), (codes, names)
+            return stats, (codes, names)
+
+        def date(name):
+            when = parse(frame[name], _date_format(frame[name]))
+            return fit_dates(name, when, _date_format(frame[name]), rows), when
 
         with ThreadPoolExecutor(_THREADS) as pool:  # the longer text columns first
             texts_done = [pool.submit(categorical, name) for name in texts]
+            dates_done = [pool.submit(date, name) for name in dated]
             numbers_done = [pool.submit(numeric, name) for name in numbers]
             fitted_texts = [f.result() for f in texts_done]
+            fitted_dates = [f.result() for f in dates_done]
             fitted_numbers = [f.result() for f in numbers_done]
-        self = cls([f[0] for f in fitted_numbers], [f[0] for f in fitted_texts])
+        hot = [f for f in fitted_texts if isinstance(f[0], CategoricalStats)]
+        targeted = [f for f in fitted_texts if not isinstance(f[0], CategoricalStats)]
+        self = cls(
+            [f[0] for f in fitted_numbers],
+            [f[0] for f in hot],
+            [f[0] for f in fitted_dates],
+            [f[0][0] for f in targeted],
+        )
         if not parts:
             return self, []
+        crossed = [f[0][1] for f in targeted]  # the training rows' cross-fitted encodings
+        extras = [
+            self._extra_columns([f[1] for f in fitted_dates], [f[1] for f in targeted], part,
+                                crossed if part is rows else None)
+            for part in parts
+        ]  # fmt: skip
         encoded = self._assemble_parts(
-            [f[1] for f in fitted_numbers], [f[1] for f in fitted_texts], parts
+            [f[1] for f in fitted_numbers], [f[1] for f in hot], parts, extras
         )
         return self, encoded
 
@@ -141,19 +199,32 @@ class Preprocessor:
         the numbers (for a parameter count before training)."""
         width = 0
         for name in schema.features:
-            if schema.column(name).dtype == "number":
+            info = schema.column(name)
+            if info.kind == "datetime":
+                when = parse(frame[name], _date_format(frame[name]))
+                width += fit_dates(name, when, "", None).width
+            elif info.dtype == "number":
                 width += 1
             else:
-                width += _fit_categorical(name, *_named_codes(frame[name]), None).width
+                stats = _fit_categorical(name, *_named_codes(frame[name]), None)
+                many = len(stats.categories) + len(stats.pooled) > MAX_ONE_HOT
+                width += _encoded_width(frame, schema) if many else stats.width
         return width
 
     @property
     def input_columns(self) -> list[str]:
-        return [s.name for s in self.numeric] + [s.name for s in self.categorical]
+        return [s.name for s in [*self.numeric, *self.dates, *self.encoded, *self.categorical]]
+
+    @property
+    def n_extra(self) -> int:
+        """Dense outputs after the numbers: the date parts and the target encodings."""
+        return sum(s.width for s in self.dates) + sum(s.width for s in self.encoded)
 
     @property
     def output_names(self) -> list[str]:
         names = [s.name for s in self.numeric]
+        names += [f"{s.name}.{part}" for s in self.dates for part in s.parts]
+        names += [n for s in self.encoded for n in s.output_names]
         for stats in self.categorical:
             names += [f"{stats.name}={c}" for c in stats.categories]
             names += [f"{stats.name}={OTHER}"] if stats.pooled else []
@@ -161,7 +232,7 @@ class Preprocessor:
 
     @property
     def n_outputs(self) -> int:
-        return len(self.numeric) + sum(s.width for s in self.categorical)
+        return len(self.numeric) + self.n_extra + sum(s.width for s in self.categorical)
 
     def transform(self, frame: pd.DataFrame, source: str = "the data") -> np.ndarray:
         """Encode ``frame`` (extra columns ignored) into float32 ``(len(frame), n_outputs)``."""
@@ -178,15 +249,33 @@ class Preprocessor:
             )
         numbers = [_numbers(frame[s.name]) for s in self.numeric]
         slots = [_named_codes(frame[s.name]) for s in self.categorical]
-        return self._assemble_parts(numbers, slots, [np.arange(len(frame))])[0]
+        when = [parse(frame[s.name], s.format) for s in self.dates]
+        coded = [_named_codes(frame[s.name]) for s in self.encoded]
+        everything = np.arange(len(frame))
+        extra = self._extra_columns(when, coded, everything, None)
+        return self._assemble_parts(numbers, slots, [everything], [extra])[0]
 
-    def _assemble_parts(self, numbers: list, slots: list, parts: list) -> list[EncodedRows]:
+    def _extra_columns(self, when: list, coded: list, part, crossed) -> np.ndarray:
+        """float32 ``(len(part), n_extra)``: the date parts, then the target encodings, of
+        the rows ``part``; ``crossed`` (per encoded column, the training rows' cross-fitted
+        values) replaces the fitted encodings where given."""
+        blocks = [date_parts(s, w[part]) for s, w in zip(self.dates, when)]
+        for j, (stats, (codes, names)) in enumerate(zip(self.encoded, coded)):
+            blocks.append(crossed[j] if crossed is not None else stats.table(names)[codes[part]])
+        if not blocks:
+            return np.empty((len(part), 0), dtype=np.float32)
+        return np.hstack(blocks).astype(np.float32)
+
+    def _assemble_parts(
+        self, numbers: list, slots: list, parts: list, extras: list | None = None
+    ) -> list[EncodedRows]:
         """Each part's rows (positions) as :class:`EncodedRows`.
 
         Written in blocks of rows small enough to stay in cache; the threads take turns at
         the blocks, each with its own scratch arrays.
         """
-        starts = np.cumsum([len(self.numeric)] + [s.width for s in self.categorical])
+        n_dense = len(self.numeric) + self.n_extra  # the one-hot blocks come after
+        starts = np.cumsum([n_dense] + [s.width for s in self.categorical])
         width = self.n_outputs  # once: it sums over every column
         lookups = []
         for (_, names), stats, first in zip(slots, self.categorical, starts):
@@ -197,7 +286,7 @@ class Preprocessor:
         n_numeric, n_hot = len(self.numeric), len(self.categorical)
         outputs = [
             EncodedRows(
-                np.empty((len(part), n_numeric), dtype=np.float32),
+                np.empty((len(part), n_dense), dtype=np.float32),
                 np.empty((len(part), n_hot), dtype=np.int32),
                 width,
                 has_unseen=False,
@@ -213,10 +302,14 @@ class Preprocessor:
         def work(first_task):
             scratch = _Scratch(self.numeric)
             for block, rows in tasks[first_task::_THREADS]:
+                if n_dense > n_numeric:  # the numbers' own columns; the extras come after
+                    block = EncodedRows(block.numeric[:, :n_numeric], block.hot, width, False)
                 scratch.encode(block, rows, numbers, codes, lookups)
 
         with ThreadPoolExecutor(_THREADS) as pool:
             list(pool.map(work, range(_THREADS)))
+        for out, extra in zip(outputs, extras or []):
+            out.numeric[:, n_numeric:] = extra
         for out in outputs:
             out.has_unseen = bool((out.hot == width).any())
         return outputs
@@ -225,6 +318,8 @@ class Preprocessor:
         return {
             "numeric": [asdict(s) for s in self.numeric],
             "categorical": [asdict(s) for s in self.categorical],
+            "dates": [asdict(s) for s in self.dates],
+            "target_encoded": [asdict(s) for s in self.encoded],
         }
 
     @classmethod
@@ -232,6 +327,8 @@ class Preprocessor:
         return cls(
             [NumericStats(**s) for s in data["numeric"]],
             [CategoricalStats(**s) for s in data["categorical"]],
+            [DateStats(**s) for s in data.get("dates", [])],
+            [EncodedStats(**s) for s in data.get("target_encoded", [])],
         )
 
 
@@ -262,7 +359,10 @@ def _fit_numeric(name: str, x: np.ndarray, rows) -> NumericStats:
     if n_finite < n:
         finite = np.compress(mask, values, out=finite_buffer[:n_finite])
     median = _median(finite)
-    mean, std = mean_std(finite, n - n_finite, median)
+    spread = robust_spread(finite) if DEFAULT_SCALING == "robust" else None
+    mean, std = mean_std(finite, n - n_finite, median)  # overwrites finite
+    if DEFAULT_SCALING == "robust":
+        return NumericStats(name, median, median, spread or std, "robust")
     return NumericStats(name, median, mean, std)
 
 
@@ -345,3 +445,21 @@ def _output_slots(names: list[str], stats: CategoricalStats) -> np.ndarray:
     set; -1 for a category unseen in training."""
     slot = stats.slots()
     return np.array([slot.get(n, -1) for n in [*names, MISSING]], dtype=np.int32)
+
+
+def _date_format(column: pd.Series) -> str:
+    """How the date column's cells read (:func:`engine.data.dates.detect_format`); ISO 8601
+    where nothing fits (its cells then count as missing)."""
+    from engine.data.dates import ISO, detect_format
+
+    values = column.dropna()
+    return (detect_format(values) if len(values) else None) or ISO
+
+
+def _encoded_width(frame: pd.DataFrame, schema: Schema) -> int:
+    """The columns a target encoding of the target ``schema.target`` gives: one per class of
+    a multi-class target, else one."""
+    if schema.target is None or schema.task != "classification":
+        return 1
+    n_classes = len({category_name(v) for v in frame[schema.target].dropna()})
+    return n_classes if n_classes > 2 else 1

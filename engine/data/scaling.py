@@ -60,3 +60,35 @@ def standardise(x: np.ndarray, mean, std) -> np.ndarray:
         x /= std
         x *= 2.0
     return np.clip(x, -LIMIT, LIMIT, out=x)
+
+
+# -- robust scaling with smooth clipping (RealMLP, Holzmüller et al. 2024) -------------------
+SCALINGS: tuple[str, ...] = ("standard", "robust")
+DEFAULT_SCALING = "robust"  # what a new fit uses; a model file without the field: "standard"
+SOFT_CLIP = 3.0  # soft_clip's bound: its output lies in (-SOFT_CLIP, SOFT_CLIP)
+_IQR_PER_STD = 1.3489795003921634  # the interquartile range of a standard normal
+
+
+def robust_spread(finite: np.ndarray) -> float | None:
+    """The interquartile range of the finite ``finite`` (not changed) over 1.349, so that a
+    normal column gets about its standard deviation; None where the quartiles coincide (a
+    mostly constant or binary column: the caller falls back to the standard deviation)."""
+    n = finite.size
+    if n < 2:
+        return None
+    ranks = [(n - 1) // 4, (3 * (n - 1)) // 4]
+    low, high = np.partition(finite, ranks)[ranks]
+    spread = (float(high) * 0.5 - float(low) * 0.5) * (2.0 / _IQR_PER_STD)
+    return spread if spread > 0.0 and math.isfinite(spread) else None
+
+
+def soft_clip(x: np.ndarray) -> np.ndarray:
+    """``x / sqrt(1 + (x / SOFT_CLIP)**2)`` in place: about ``x`` near 0, never beyond
+    ±``SOFT_CLIP``, so a far-out value cannot dominate a layer. NaN stays NaN. The ONNX
+    export repeats these operations in this order."""
+    t = x / SOFT_CLIP
+    t *= t
+    t += 1.0
+    np.sqrt(t, out=t)
+    x /= t
+    return x

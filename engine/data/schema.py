@@ -1,9 +1,10 @@
 """The column schema: what each column holds and what it is for.
 
 :func:`infer_schema` guesses, for each column, a *kind* (numeric, categorical, boolean,
-identifier, constant or text) and a *role* (feature, target or ignored), and the task from the
-target. The user overrides roles and task with :meth:`Schema.with_role` / :meth:`Schema.with_task`;
-schemas are immutable and JSON-safe (:meth:`Schema.to_dict`), so one is saved in the model file.
+datetime, identifier, constant or text) and a *role* (feature, target or ignored), and the task
+from the target. The user overrides roles and task with :meth:`Schema.with_role` /
+:meth:`Schema.with_task`; schemas are immutable and JSON-safe (:meth:`Schema.to_dict`), so one
+is saved in the model file.
 """
 
 from __future__ import annotations
@@ -15,27 +16,35 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from engine.data.dates import detect_format, is_parsed, parse
 from engine.data.display import name_text, names_text, value_text
 from engine.errors import DataError
 
-KINDS = ("numeric", "categorical", "boolean", "identifier", "constant", "text")
+KINDS = ("numeric", "categorical", "boolean", "datetime", "identifier", "constant", "text")
 ROLES = ("feature", "target", "ignored")
 TASKS = ("classification", "regression")
-MAX_CATEGORIES = 100  # more distinct strings than this is free text, not a category
+MAX_CATEGORIES = 100  # more distinct strings than this must repeat to be a category
+# beyond MAX_CATEGORIES, text is free text (not a category) when most of its values are
+# distinct (each value in fewer than 2 rows on average) or its values are long
+MAX_DISTINCT_SHARE = 0.5
+MAX_CATEGORY_LENGTH = 40  # characters, on average over the distinct values
+# a category with more values than this in the training rows is target-encoded, not one-hot
+MANY_VALUES = 50
 MAX_CLASSES_FOR_INTEGERS = 20  # an integer target with at most this many values is a class
 MIN_ROWS_FOR_IDENTIFIER = 10
 SAMPLE_ROWS = 20_000  # distinct values are counted on a sample of larger files
 _BOOLEAN_PAIRS = ({"true", "false"}, {"yes", "no"}, {"y", "n"}, {"t", "f"}, {"0", "1"})
 _ID_NAME = re.compile(r"(^|[_\s-])(id|uuid|guid|key)$|^id[_\s-]", re.IGNORECASE)
-_USABLE = ("numeric", "categorical", "boolean")
+_USABLE = ("numeric", "categorical", "boolean", "datetime")
 
 
 @dataclass(frozen=True)
 class ColumnInfo:
     """One column: its kind and role, and the figures behind them.
 
-    ``dtype`` is how its values are encoded ("number" or "string"); ``task_hint`` is the task
-    this column would give as the target.
+    ``dtype`` is how its values are encoded ("number" or "string"; a date column read as
+    datetimes by the reader is "number"); ``task_hint`` is the task this column would give
+    as the target.
     """
 
     name: str
@@ -170,8 +179,17 @@ def infer_schema(frame: pd.DataFrame, target: str | None = None, source: str = "
         info = replace(info, role=role)
         if role == "ignored":
             problems.append(f"column {name_text(name)} {info.note} — ignored")
-        elif info.n_missing:
-            fill = "the median" if info.dtype == "number" else "the most frequent value"
+            columns.append(info)
+            continue
+        if role == "feature" and info.kind in ("datetime", "categorical") and info.note:
+            problems.append(f"column {name_text(name)} {info.note}")
+        if info.n_missing:
+            median = info.dtype == "number" or info.kind == "datetime"
+            fill = (
+                "the median" + (" date" if info.kind == "datetime" else "")
+                if median
+                else ("the most frequent value")
+            )
             problems.append(
                 f"column {name_text(name)} has {info.n_missing:,} missing values — filled with "
                 f"{fill}"
@@ -186,6 +204,9 @@ def _describe(name: str, column: pd.Series, sample: np.ndarray | None) -> Column
     missing values, and a column that looks constant in the sample is counted in full."""
     n_missing = _n_missing(column)
     values = (column if sample is None else column.iloc[sample]).dropna()
+    dated = _describe_dates(name, column, values, n_missing, sample)
+    if dated is not None:
+        return dated
     if column.dtype == object and len(values) and isinstance(values.iloc[0], bool | np.bool_):
         values = values.astype(bool)  # a boolean column with gaps arrives as objects
     numeric = _as_numbers(values)
@@ -207,6 +228,37 @@ def _describe(name: str, column: pd.Series, sample: np.ndarray | None) -> Column
     few_integers = integer and n_unique <= MAX_CLASSES_FOR_INTEGERS
     hint = "classification" if labels or few_integers else "regression"
     return ColumnInfo(name, kind, "feature", dtype, n_missing, n_unique, hint, why or note)
+
+
+def _describe_dates(name, column, values, n_missing, sample) -> ColumnInfo | None:
+    """A date column's figures, or None when ``column`` holds no dates (:mod:`engine.data.dates`):
+    cells that are not dates count as missing."""
+    if not len(values) or not (is_parsed(values) or _is_text(column)):
+        return None
+    fmt = detect_format(values)
+    if fmt is None:
+        return None
+    when = parse(column, fmt)
+    bad = int(np.count_nonzero(np.isnat(when))) - n_missing
+    seen = when if sample is None else when[sample]
+    n_unique = len(np.unique(seen[~np.isnat(seen)]))
+    if n_unique <= 1:
+        return None  # one date: a constant, told as such by the other rules
+    dtype = "number" if pd.api.types.is_datetime64_any_dtype(column.dtype) else "string"
+    has_time = bool(np.any(seen[~np.isnat(seen)].astype(np.int64) % 86_400))
+    parts = "year, month, day of week" + (", hour" if has_time else "")
+    note = f"is a date: read as its {parts} and their cycles (sin/cos, day of year too)"
+    if bad > 0:
+        note += f"; {bad:,} value{'s are' if bad > 1 else ' is'} not a date, counted as missing"
+    hint = "regression" if dtype == "number" else "classification"
+    return ColumnInfo(name, "datetime", "feature", dtype, n_missing + max(bad, 0), n_unique,
+                      hint, note)  # fmt: skip
+
+
+def _is_text(column: pd.Series) -> bool:
+    return not pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(
+        column.dtype
+    )
 
 
 def _n_missing(column: pd.Series) -> int:
@@ -249,7 +301,16 @@ def _kind(name: str, values: pd.Series, distinct, dtype: str, n_present: int) ->
     if unique_per_row:
         return "identifier", "looks like an identifier (unique per row)"
     if n_unique > MAX_CATEGORIES:
-        return "text", f"has {n_unique:,} distinct values, too many for categories (free text?)"
+        length = float(np.mean([len(str(v)) for v in distinct[:1000]]))
+        if n_unique > MAX_DISTINCT_SHARE * len(values) or length > MAX_CATEGORY_LENGTH:
+            return "text", (
+                f"has {n_unique:,} distinct values in {len(values):,} rows"
+                + (f", {length:.0f} characters long on average" if length > 40 else "")
+                + ": free text, not categories"
+            )
+        return "categorical", f"has {n_unique:,} values: target-encoded (mean target per value)"
+    if n_unique > MANY_VALUES:
+        return "categorical", f"has {n_unique:,} values: target-encoded (mean target per value)"
     return "categorical", ""
 
 

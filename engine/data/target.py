@@ -2,8 +2,9 @@
 
 Classification: labels keep their original values (strings, integers or booleans) and are
 encoded as class indices; the network's targets are ``(n, 1)`` 0/1 for two classes and
-one-hot ``(n, k)`` for more. Regression: the target is standardised for training and every
-prediction is reported in the original units.
+one-hot ``(n, k)`` for more; two classes are decided by a threshold on the second class's
+probability (:attr:`TargetEncoder.threshold`, 0.5 unless set). Regression: the target is
+standardised for training and every prediction is reported in the original units.
 """
 
 from __future__ import annotations
@@ -14,20 +15,25 @@ import pandas as pd
 from engine.data.display import name_text, value_text
 from engine.data.scaling import LIMIT, mean_std, standardise
 from engine.data.values import category_name
-from engine.errors import DataError
+from engine.errors import DataError, UserError
 
 _LARGEST = float(np.finfo(np.float64).max)
+DEFAULT_THRESHOLD = 0.5  # a model file without a threshold decides at 0.5
 
 
 class TargetEncoder:
     """Encode a target Series to float32 network targets and decode network outputs."""
 
-    def __init__(self, task: str, labels: list | None = None, mean=0.0, std=1.0, name=""):
+    def __init__(
+        self, task: str, labels: list | None = None, mean=0.0, std=1.0, name="", threshold=None
+    ):
         self.task = task
         self.labels = list(labels or [])
         self.mean = float(mean)
         self.std = float(std)
         self.name = name
+        self.threshold = DEFAULT_THRESHOLD
+        self.set_threshold(threshold)
 
     @classmethod
     def fit(cls, target: pd.Series, task: str, rows: np.ndarray | None = None) -> TargetEncoder:
@@ -47,6 +53,32 @@ class TargetEncoder:
     def n_outputs(self) -> int:
         """Width of the network's last layer."""
         return len(self.labels) if self.task == "classification" and len(self.labels) > 2 else 1
+
+    @property
+    def is_binary(self) -> bool:
+        """Two classes: one sigmoid output, decided by :attr:`threshold`."""
+        return self.task == "classification" and len(self.labels) == 2
+
+    def set_threshold(self, threshold: float | None) -> None:
+        """The probability of the second class above which it is predicted (None: 0.5).
+
+        :class:`UserError` for a value outside (0, 1) or a target that is not two classes.
+        """
+        if threshold is None:
+            self.threshold = DEFAULT_THRESHOLD
+            return
+        threshold = float(threshold)
+        if not 0.0 < threshold < 1.0:
+            raise UserError(
+                f"the decision threshold must lie between 0 and 1 (e.g. 0.3), not {threshold}"
+            )
+        if not self.is_binary:
+            kind = "a regression" if self.task == "regression" else f"a {len(self.labels)}-class"
+            raise UserError(
+                f"a decision threshold applies to two-class targets only, and "
+                f"{name_text(self.name)} is {kind} target; leave the threshold out"
+            )
+        self.threshold = threshold
 
     def valid_rows(self, target: pd.Series) -> np.ndarray:
         """Boolean mask of rows whose target can be trained on."""
@@ -105,21 +137,34 @@ class TargetEncoder:
             with np.errstate(over="ignore"):  # clipped to float64's range next
                 values = np.asarray(outputs, dtype=np.float64).reshape(-1) * self.std + self.mean
             return np.clip(values, -_LARGEST, _LARGEST, out=values)
-        chosen = self.probabilities(outputs).argmax(axis=1)
-        return np.array(self.labels, dtype=object)[chosen]
+        return np.array(self.labels, dtype=object)[self.decide(self.probabilities(outputs))]
+
+    def decide(self, probabilities: np.ndarray) -> np.ndarray:
+        """Class probabilities ``(n, n_classes)`` -> int64 class indices ``(n,)``: two classes
+        by ``p(second) > threshold``, more by the most probable (the first of a tie)."""
+        probabilities = np.asarray(probabilities)
+        if self.is_binary:
+            return (probabilities[:, 1] > self.threshold).astype(np.int64)
+        return probabilities.argmax(axis=1)
 
     def to_dict(self) -> dict:
-        return {
+        """JSON-safe; ``threshold`` for two classes only."""
+        data = {
             "task": self.task,
             "name": self.name,
             "labels": self.labels,
             "mean": self.mean,
             "std": self.std,
         }
+        if self.is_binary:
+            data["threshold"] = self.threshold
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> TargetEncoder:
-        return cls(data["task"], data["labels"], data["mean"], data["std"], data["name"])
+        """The inverse of :meth:`to_dict`; a file written before thresholds decides at 0.5."""
+        args = data["task"], data["labels"], data["mean"], data["std"], data["name"]
+        return cls(*args, threshold=data.get("threshold"))
 
 
 def _regression_values(target: pd.Series) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 Tensors ``w000``, ``w001``, … are the model's ``get_weights()`` in order. The header's
 metadata holds JSON strings: ``architecture`` (``Sequential.get_config()``),
-``preprocessing``, ``target`` (task, class labels, regression scaling), ``schema``,
+``preprocessing``, ``target`` (task, class labels, regression scaling and, for two classes,
+the decision ``threshold``; absent in older files, which decide at 0.5), ``schema``,
 ``settings``, ``metrics``, ``versions`` and ``extra`` (whatever the caller adds, e.g. the
 GPU run summary), plus a SHA-256 ``checksum`` of everything else in the header and of the
 tensor bytes (format 2: each tensor's name, dtype, shape and bytes, and every metadata field),

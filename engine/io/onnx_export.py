@@ -13,9 +13,14 @@ text, untouched. Inside:
   boolean spelling of it ('True', 'TRUE', '1' for 'true'), or a decimal number whose
   category is known ('3.0' for '3'); anything else is a category unseen in training (all
   zeros, as in the engine);
+- target-encoded categorical columns (many values): the cell read as for one-hot, over all
+  of its training categories, then ``MatMul`` by their encodings; an unseen value gets the
+  prior (the training target mean), as in the engine;
+- date columns: not exported (a graph cannot read date text); the export is refused;
 - the network: ``MatMul`` + ``Add`` and the activation of each Dense layer (Dropout is the
   identity at inference);
-- the head: ``label`` ``(N,)`` with the original class names and ``probabilities``
+- the head: ``label`` ``(N,)`` with the original class names (two classes: the second
+  where its probability is above the model file's threshold) and ``probabilities``
   ``(N, n_classes)`` for classification; ``value`` ``(N,)`` float64 in the target's units
   for regression.
 
@@ -80,12 +85,15 @@ def build_onnx(predictor):
     inputs, features = [], []
     numeric = predictor.pipeline.preprocessor.numeric
     categorical = predictor.pipeline.preprocessor.categorical
+    encoded = getattr(predictor.pipeline.preprocessor, "encoded", [])
+    _refuse_dates(predictor.pipeline.preprocessor)
     for stats in numeric:
         inputs.append(helper.make_tensor_value_info(stats.name, TensorProto.DOUBLE, ["N", 1]))
-    for stats in categorical:
+    for stats in [*encoded, *categorical]:
         inputs.append(helper.make_tensor_value_info(stats.name, TensorProto.STRING, ["N", 1]))
     if numeric:
         features.append(_numeric_block(g, numeric))
+    features += [_target_encoded_block(g, stats) for stats in encoded]
     features += [_one_hot_block(g, stats) for stats in categorical]
     x = features[0] if len(features) == 1 else g.op("Concat", features, "features", axis=1)
     x, last_activation = _network(g, x, predictor.model)
@@ -111,10 +119,11 @@ def build_onnx(predictor):
 def _numeric_block(g: _Graph, numeric) -> str:
     """Raw float64 columns -> standardised float32 ``(N, k)``, computed as the engine does:
     ``standardise`` op for op in float64 (halve, subtract the halved mean, divide, double,
-    clip), NaN and ±inf replaced by the median's standardised value, then float32."""
+    clip), for "robust" columns :func:`~engine.data.scaling.soft_clip` op for op, NaN and
+    ±inf replaced by the median's scaled value, then float32."""
     from onnx import TensorProto
 
-    from engine.data.scaling import LIMIT, standardise
+    from engine.data.scaling import LIMIT, SOFT_CLIP, soft_clip, standardise
 
     x = g.op("Concat", [s.name for s in numeric], "numeric", axis=1) if len(numeric) > 1 else None
     x = x or numeric[0].name
@@ -122,13 +131,54 @@ def _numeric_block(g: _Graph, numeric) -> str:
     means = np.array([s.mean for s in numeric], dtype=np.float64)
     stds = np.array([s.std for s in numeric], dtype=np.float64)
     fills = standardise(np.array([s.median for s in numeric], dtype=np.float64), means, stds)
+    robust = np.array([s.scaling == "robust" for s in numeric], dtype=bool)
+    fills[robust] = soft_clip(fills[robust])
     z = g.op("Mul", [x, g.const("half", 0.5, np.float64)])
     z = g.op("Sub", [z, g.const("half_mean", np.multiply(means, 0.5), np.float64)])
     z = g.op("Div", [z, g.const("std", stds, np.float64)])
     z = g.op("Mul", [z, g.const("two", 2.0, np.float64)])
     z = g.op("Clip", [z, g.const("low", -LIMIT, np.float64), g.const("high", LIMIT, np.float64)])
+    if robust.any():  # z / sqrt(1 + (z / SOFT_CLIP)^2), in soft_clip's order
+        t = g.op("Div", [z, g.const("soft_clip", SOFT_CLIP, np.float64)])
+        t = g.op("Mul", [t, t])
+        t = g.op("Add", [t, g.const("one", 1.0, np.float64)])
+        clipped = g.op("Div", [z, g.op("Sqrt", [t])], "soft_clipped")
+        if not robust.all():  # only the robust columns
+            clipped = g.op("Where", [g.const("robust", robust, bool), clipped, z])
+        z = clipped
     z = g.op("Where", [missing, g.const("fill", fills, np.float64), z], "imputed")
     return g.op("Cast", [z], "scaled", to=TensorProto.FLOAT)
+
+
+def _refuse_dates(preprocessor) -> None:
+    """Date columns have no ONNX export: their text cannot be read inside a graph."""
+    dates = getattr(preprocessor, "dates", [])
+    if dates:
+        raise UserError(
+            f"the model reads date column {dates[0].name!r}, and an ONNX graph cannot read "
+            "dates; mark it as ignored and train again to export"
+        )
+
+
+def _target_encoded_block(g: _Graph, stats) -> str:
+    """A raw text column ``(N, 1)`` -> its target encodings float32 ``(N, width)``: the cell
+    read as :func:`_one_hot_block` reads it, over every training category, times the
+    encodings; a row matching none (unseen) gets the prior."""
+    from engine.data.preprocess import CategoricalStats
+
+    if not stats.categories:
+        raise UserError(
+            f"column {stats.name!r} was encoded without categories (one class in training); "
+            "train again with more rows to export"
+        )
+    every = CategoricalStats(stats.name, list(stats.categories), [], stats.most_frequent)
+    hot = _one_hot_block(g, every)  # (N, K), a row of zeros where unseen
+    values = np.asarray(stats.values, dtype=np.float32).reshape(len(stats.categories), -1)
+    prior = np.asarray(stats.prior, dtype=np.float32).reshape(1, -1)
+    seen = g.op("ReduceSum", [hot, g.const("axis", [1], np.int64)], keepdims=1)
+    unseen = g.op("Sub", [g.const("one", [[1.0]]), seen])
+    known = g.op("MatMul", [hot, g.const("encodings", values)])
+    return g.op("Add", [known, g.op("Mul", [unseen, g.const("prior", prior)])], "encoded")
 
 
 def _one_hot_block(g: _Graph, stats) -> str:
@@ -283,11 +333,18 @@ def _head(g: _Graph, x: str, target, last_activation: str) -> list[tuple]:
         raise UserError(
             f"a classifier must end in sigmoid or softmax to export, not {last_activation!r}"
         )
-    if len(target.labels) == 2 and last_activation == "sigmoid":
+    binary = len(target.labels) == 2 and last_activation == "sigmoid"
+    if binary:
         p = x
         x = g.op("Concat", [g.op("Sub", [g.const("one", [[1.0]]), p]), p], "two_class", axis=1)
     g.nodes.append(helper.make_node("Identity", [x], ["probabilities"]))
-    index = g.op("ArgMax", ["probabilities"], "class_index", axis=1, keepdims=0)
+    if binary:  # p > threshold in float64, as the engine decides (float32(0.3) is not 0.3)
+        above = g.op("Cast", [p], to=TensorProto.DOUBLE)
+        above = g.op("Greater", [above, g.const("threshold", target.threshold, np.float64)])
+        flat = g.const("flat", [-1], np.int64)
+        index = g.op("Reshape", [g.op("Cast", [above], to=TensorProto.INT64), flat], "class_index")
+    else:
+        index = g.op("ArgMax", ["probabilities"], "class_index", axis=1, keepdims=0)
     labels, label_type = _label_tensor(target.labels)
     g.nodes.append(helper.make_node("Gather", [g.const("labels", labels, None), index], ["label"]))
     return [

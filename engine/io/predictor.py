@@ -57,9 +57,21 @@ class Predictor:
     def metrics(self) -> dict:
         return self.metadata["metrics"]
 
+    @property
+    def threshold(self) -> float | None:
+        """Two classes: the second class's probability above which it is predicted (the
+        file's, 0.5 in files written before thresholds); None for other targets."""
+        target = self.pipeline.target
+        return target.threshold if target.is_binary else None
+
+    def set_threshold(self, threshold: float | None) -> None:
+        """Decide at ``threshold`` instead (None: 0.5); :class:`UserError` unless two classes."""
+        self.pipeline.target.set_threshold(threshold)
+
     def predict(self, data) -> pd.DataFrame:
         """Rows of a DataFrame, CsvTable or CSV path -> ``predicted_<target>`` and, for
-        classes, one ``probability_<label>`` column per class, on the rows' index."""
+        classes, one ``probability_<label>`` column per class, on the rows' index (two
+        classes: the second where its probability is above :attr:`threshold`)."""
         return self._predict(*_frame(data))
 
     def _predict(self, frame: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -97,8 +109,12 @@ def _frame(data) -> tuple[pd.DataFrame, str]:
     raise DataError(f"cannot predict from a {type(data).__name__}; pass a DataFrame or CSV path")
 
 
-def load_model(path, device: str = "cpu") -> Predictor:
-    """Load a model file for prediction (on the CPU unless ``device`` says otherwise)."""
+def load_model(path, device: str = "cpu", threshold: float | None = None) -> Predictor:
+    """Load a model file for prediction (on the CPU unless ``device`` says otherwise);
+    ``threshold`` overrides a two-class model's own (:meth:`Predictor.set_threshold`)."""
     path = Path(path)
     weights, sections = read_model_file(path)
-    return Predictor(path, weights, sections, device=device)
+    predictor = Predictor(path, weights, sections, device=device)
+    if threshold is not None:
+        predictor.set_threshold(threshold)
+    return predictor

@@ -53,45 +53,119 @@ class Loss:
         return f"<loss {self.name}>"
 
 
-class BinaryCrossentropy(Loss):
+class _Classification(Loss):
+    """A cross-entropy with optional label smoothing and class weights.
+
+    ``label_smoothing`` ``eps`` trains towards ``y (1 - eps) + eps / k`` (``k`` classes; 2 for a
+    binary head), Keras's definition. ``class_weights`` ``(k,)`` (host floats; None: all 1)
+    weigh each row's loss by the weight of its class, ``y @ class_weights``, computed from the
+    unsmoothed ``y``; the loss stays the mean over the batch of the weighted row losses.
+    """
+
+    def __init__(self, label_smoothing: float = 0.0, class_weights=None):
+        if not 0.0 <= float(label_smoothing) < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), not {label_smoothing}")
+        self.label_smoothing = float(label_smoothing)
+        self.class_weights = None if class_weights is None else [float(w) for w in class_weights]
+
+    @property
+    def plain(self) -> bool:
+        return self.label_smoothing == 0.0 and self.class_weights is None
+
+    def _weights(self, y):
+        """``(n, 1)`` row weights, or None when no class weights are set."""
+        if self.class_weights is None:
+            return None
+        xp = array_module(y)
+        return y @ xp.asarray(self.class_weights, dtype=y.dtype).reshape(-1, 1)
+
+    def _smoothed(self, y, k: int):
+        if self.label_smoothing == 0.0:
+            return y
+        eps = self.label_smoothing
+        if k == 1:
+            return y * (1.0 - eps) + 0.5 * eps
+        return y * (1.0 - eps) + (eps / k) * y.sum(axis=-1, keepdims=True)
+
+    def __repr__(self) -> str:
+        return (
+            f"<loss {self.name} label_smoothing={self.label_smoothing} "
+            f"class_weights={self.class_weights}>"
+        )
+
+
+class BinaryCrossentropy(_Classification):
+    """``class_weights``: ``(weight of 0, weight of 1)``, applied to each output."""
+
     name = "binary_crossentropy"
     fused_activation = "sigmoid"
+
+    def _weights(self, y):
+        if self.class_weights is None:
+            return None
+        low, high = self.class_weights
+        return y * (high - low) + low
 
     def value_and_grad(self, y, a, grad):
         xp = array_module(a)
         p = xp.clip(a, EPS, 1.0 - EPS)
-        loss = -(y * xp.log(p) + (1.0 - y) * xp.log(1.0 - p)).mean()
-        xp.divide(p - y, p * (1.0 - p) * y.size, out=grad)
-        return loss
+        if self.plain:
+            loss = -(y * xp.log(p) + (1.0 - y) * xp.log(1.0 - p)).mean()
+            xp.divide(p - y, p * (1.0 - p) * y.size, out=grad)
+            return loss
+        w, t = self._weights(y), self._smoothed(y, 1)
+        rows = -(t * xp.log(p) + (1.0 - t) * xp.log(1.0 - p))
+        g = (p - t) / (p * (1.0 - p) * y.size)
+        if w is not None:
+            rows, g = rows * w, g * w
+        grad[...] = g
+        return rows.mean()
 
     def logits_value_and_grad(self, y, z, a, grad):
         xp = array_module(z)
-        loss = (xp.maximum(z, 0) - z * y + xp.log1p(xp.exp(-xp.abs(z)))).mean()
-        xp.subtract(a, y, out=grad)
+        if self.plain:
+            loss = (xp.maximum(z, 0) - z * y + xp.log1p(xp.exp(-xp.abs(z)))).mean()
+            xp.subtract(a, y, out=grad)
+            grad *= 1.0 / y.size
+            return loss
+        w, t = self._weights(y), self._smoothed(y, 1)
+        rows = xp.maximum(z, 0) - z * t + xp.log1p(xp.exp(-xp.abs(z)))
+        xp.subtract(a, t, out=grad)
         grad *= 1.0 / y.size
-        return loss
+        if w is not None:
+            rows = rows * w
+            grad *= w
+        return rows.mean()
 
 
-class CategoricalCrossentropy(Loss):
+class CategoricalCrossentropy(_Classification):
     name = "categorical_crossentropy"
     fused_activation = "softmax"
 
     def value_and_grad(self, y, a, grad):
         xp = array_module(a)
         p = xp.clip(a, EPS, 1.0)
-        loss = -(y * xp.log(p)).sum(axis=-1).mean()
-        xp.divide(y, p, out=grad)
+        w, t = self._weights(y), self._smoothed(y, y.shape[-1])
+        rows = -(t * xp.log(p)).sum(axis=-1, keepdims=True)
+        xp.divide(t, p, out=grad)
         grad *= -1.0 / y.shape[0]
-        return loss
+        if w is not None:
+            rows = rows * w
+            grad *= w
+        return rows.mean()
 
     def logits_value_and_grad(self, y, z, a, grad):
         xp = array_module(z)
+        w, t = self._weights(y), self._smoothed(y, y.shape[-1])
         total = y.sum(axis=-1, keepdims=True)
-        loss = (total * _logsumexp(z) - (y * z).sum(axis=-1, keepdims=True)).mean()
+        rows = total * _logsumexp(z) - (t * z).sum(axis=-1, keepdims=True)
         xp.multiply(a, total, out=grad)
-        grad -= y
+        grad -= t
         grad *= 1.0 / y.shape[0]
-        return loss
+        if w is not None:
+            rows = rows * w
+            grad *= w
+        return rows.mean()
 
 
 class SparseCategoricalCrossentropy(Loss):
@@ -210,7 +284,7 @@ _ALIASES = {
 
 
 def get(identifier) -> Loss:
-    """A loss from its Keras name or a :class:`Loss`."""
+    """A loss from its Keras name (default arguments) or a :class:`Loss`."""
     if isinstance(identifier, Loss):
         return identifier
     name = _ALIASES.get(str(identifier).lower(), str(identifier).lower())

@@ -1,4 +1,7 @@
-"""Test metrics from true and predicted values, as plain JSON-safe numbers and lists."""
+"""Test metrics from true and predicted values, as plain JSON-safe numbers and lists.
+
+The series of one value per row (``y_true``, ``y_pred``, ``y_score``) are for the app's
+plots and its threshold; model files, the run store and ``--json`` leave them out."""
 
 from __future__ import annotations
 
@@ -9,13 +12,23 @@ import numpy as np
 from engine.nn.metrics import MeanAbsoluteError, R2Score, RootMeanSquaredError
 
 
-def classification_report(y_true: np.ndarray, proba: np.ndarray, labels: list) -> dict:
+def classification_report(
+    y_true: np.ndarray, proba: np.ndarray, labels: list, threshold: float | None = None
+) -> dict:
     """``y_true`` int class indices ``(n,)``, ``proba`` ``(n, k)`` -> accuracy, per-class P/R/F1.
 
-    ``confusion[i][j]`` counts rows of true class ``i`` predicted as ``j``.
+    ``confusion[i][j]`` counts rows of true class ``i`` predicted as ``j``. Two classes are
+    decided by ``proba[:, 1] > threshold`` (None: 0.5, the same as the most probable) and add
+    :func:`binary_scores`, the ``threshold`` and, for re-deciding at another threshold,
+    ``y_true`` and ``y_score`` (the second class's probability) ``(n,)``; more classes are
+    decided by the most probable.
     """
     k = len(labels)
-    y_pred = np.asarray(proba).argmax(axis=1)
+    proba = np.asarray(proba, dtype=np.float64)
+    y_true = np.asarray(y_true, dtype=np.int64).reshape(-1)
+    binary = k == 2
+    threshold = 0.5 if threshold is None else float(threshold)
+    y_pred = (proba[:, 1] > threshold).astype(np.int64) if binary else proba.argmax(axis=1)
     confusion = np.zeros((k, k), dtype=np.int64)
     np.add.at(confusion, (y_true, y_pred), 1)
     tp = np.diag(confusion).astype(np.float64)
@@ -25,18 +38,44 @@ def classification_report(y_true: np.ndarray, proba: np.ndarray, labels: list) -
     both = precision + recall
     f1 = np.divide(2 * precision * recall, both, out=np.zeros(k), where=both > 0)
     n = int(len(y_true))
-    return {
+    report = {
         "task": "classification",
         "n": n,
         "accuracy": float(tp.sum() / n) if n else float("nan"),
         "macro_f1": float(f1.mean()) if k else float("nan"),
-        "labels": list(labels),
-        "precision": precision.tolist(),
-        "recall": recall.tolist(),
-        "f1": f1.tolist(),
-        "support": actual.tolist(),
-        "confusion_matrix": confusion.tolist(),
     }
+    if binary:
+        report.update(binary_scores(y_true, proba[:, 1], y_pred), threshold=threshold)
+    report.update(
+        labels=list(labels),
+        precision=precision.tolist(),
+        recall=recall.tolist(),
+        f1=f1.tolist(),
+        support=actual.tolist(),
+        confusion_matrix=confusion.tolist(),
+    )
+    if binary:
+        report.update(y_true=y_true.tolist(), y_score=proba[:, 1].tolist())
+    return report
+
+
+def binary_scores(y_true: np.ndarray, score: np.ndarray, y_pred: np.ndarray) -> dict:
+    """``balanced_accuracy`` of ``y_pred``, ``roc_auc`` and ``pr_auc`` (average precision) of
+    ``score``, all ``(n,)`` with class 1 positive (scikit-learn's definitions).
+
+    Each is NaN (shown as N/A) where it is not defined: a split holding one class only, or a
+    score that is not finite (a diverged network), rather than scikit-learn's warning or error.
+    """
+    nan = float("nan")
+    if len(np.unique(y_true)) < 2:
+        return {"balanced_accuracy": nan, "roc_auc": nan, "pr_auc": nan}
+    from sklearn.metrics import average_precision_score, balanced_accuracy_score, roc_auc_score
+
+    scores = {"balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred))}
+    finite = bool(np.isfinite(score).all())
+    scores["roc_auc"] = float(roc_auc_score(y_true, score)) if finite else nan
+    scores["pr_auc"] = float(average_precision_score(y_true, score)) if finite else nan
+    return scores
 
 
 def regression_report(y_true: np.ndarray, y_pred: np.ndarray) -> dict:

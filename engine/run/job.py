@@ -17,11 +17,12 @@ import numpy as np
 
 from engine.io.model_file import save_model
 from engine.nn.callbacks import EarlyStopping
+from engine.nn.schedules import schedule_callback
 from engine.nn.trainer import Trainer
 from engine.run.evaluation import classification_report, regression_report
-from engine.run.model_factory import build_model
+from engine.run.model_factory import build_model, class_weights
 from engine.run.prepare import PreparedData
-from engine.run.settings import TrainSettings
+from engine.run.settings import WARMUP_FRACTION, TrainSettings
 from engine.run.versions import versions
 
 
@@ -37,9 +38,19 @@ class TrainingJob:
     def __init__(self, data: PreparedData, settings: TrainSettings | None = None):
         self.data = data
         self.settings = settings or TrainSettings()
-        self.model = build_model(data.n_inputs, data.n_outputs, data.task, self.settings)
+        self.set_threshold(self.settings.threshold)  # UserError unless two classes
+        weights = None
+        if data.task != "regression":
+            weights = class_weights(data.y_train, self.settings.class_weight)
+        self.model = build_model(
+            data.n_inputs, data.n_outputs, data.task, self.settings, class_weights=weights
+        )
         has_val = len(data.x_val) > 0
         callbacks = []
+        schedule = schedule_callback(self.settings.lr_schedule, self.settings.epochs,
+                                     WARMUP_FRACTION)  # fmt: skip
+        if schedule is not None:
+            callbacks.append(schedule)
         self._stopper = None
         if has_val and self.settings.early_stopping > 0:
             self._stopper = EarlyStopping(
@@ -59,6 +70,12 @@ class TrainingJob:
             fast_path=self.settings.fast_path,
         )
         self.trainer.learning_rate = self.settings.learning_rate
+
+    def set_threshold(self, threshold: float | None) -> None:
+        """Decide a two-class target by ``p > threshold`` (None: 0.5) in :meth:`evaluate`
+        and in the saved model file; :class:`UserError` for any other target."""
+        self.data.pipeline.target.set_threshold(threshold)
+        self.settings.threshold = threshold
 
     @property
     def stopped_early(self) -> bool:
@@ -85,7 +102,9 @@ class TrainingJob:
             report = regression_report(target.decode(y), target.decode(outputs))
         else:
             truth = y.argmax(axis=1) if y.shape[1] > 1 else y[:, 0].astype(np.int64)
-            report = classification_report(truth, target.probabilities(outputs), target.labels)
+            report = classification_report(
+                truth, target.probabilities(outputs), target.labels, target.threshold
+            )
         report["split"] = split
         return report
 
@@ -94,6 +113,7 @@ class TrainingJob:
         metrics = dict(metrics or self.evaluate())
         metrics.pop("y_true", None)
         metrics.pop("y_pred", None)
+        metrics.pop("y_score", None)
         history = {k: [float(v) for v in vals] for k, vals in self.trainer.history.items()}
         settings = self.settings.to_dict()
         settings["epochs_run"] = len(history.get("loss", []))

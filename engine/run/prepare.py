@@ -45,6 +45,15 @@ class PreparedData:
     pipeline: Pipeline
     source: str
     notes: list[str] = field(default_factory=list)
+    # the raw rows and the test split's positions in them (explanations permute raw columns)
+    frame: pd.DataFrame | None = field(default=None, repr=False)
+    test_rows: np.ndarray | None = None
+
+    def test_frame(self) -> pd.DataFrame:
+        """The test split's raw rows, target column included (empty when not kept)."""
+        if self.frame is None or self.test_rows is None:
+            return pd.DataFrame()
+        return self.frame.iloc[self.test_rows]
 
     @property
     def task(self) -> str:
@@ -63,10 +72,14 @@ def prepare(
     data: CsvTable | pd.DataFrame,
     schema: Schema | None = None,
     settings: TrainSettings | None = None,
+    rows: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> PreparedData:
     """Drop rows without a target, split, fit preprocessing on the training rows, encode.
 
-    Raises :class:`DataError` when no model can be trained (see :meth:`Schema.check`).
+    ``rows``: ``(train, test)`` positions among the rows with a target (a cross-validation
+    fold, :mod:`engine.run.crossval`) instead of ``settings.test_split``; the validation rows
+    are then ``settings.val_split`` of ``train``. Raises :class:`DataError` when no model can
+    be trained (see :meth:`Schema.check`).
     """
     settings = settings or TrainSettings()
     if isinstance(data, CsvTable):
@@ -89,9 +102,15 @@ def prepare(
             f"{source}: only {len(target_column)} rows have a target value; add more rows"
         )
     split_seed = stream_seed(settings.seed, "split")  # set_random_seed covers it too
-    train, val, test = split_indices(
-        len(target_column), settings.val_split, settings.test_split, split_seed, classes
-    )
+    if rows is None:
+        train, val, test = split_indices(
+            len(target_column), settings.val_split, settings.test_split, split_seed, classes
+        )
+    else:
+        train, test = (np.asarray(part, dtype=np.int64) for part in rows)
+        inner = None if classes is None else classes[train]
+        fit, val, _ = split_indices(len(train), settings.val_split, 0.0, split_seed, inner)
+        train, val = train[fit], train[val]
     if schema.task == "regression":
         target = TargetEncoder.fit(target_column, "regression", rows=train)
     # the frame keeps the rows without a target: its positions go through ``kept``
@@ -103,4 +122,5 @@ def prepare(
     return PreparedData(
         x_train, y[train], x_val, y[val], x_test, y[test],
         Pipeline(schema, preprocessor, target), source, notes,
+        frame=frame, test_rows=test if kept is None else kept[test],
     )  # fmt: skip

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from engine.errors import UserError
 from engine.nn.activations import ACTIVATIONS
 from engine.nn.optimizers import OPTIMIZERS as _OPTIMIZER_CLASSES
+from engine.nn.schedules import SCHEDULES as _SCHEDULES
 
 # -- option lists ---------------------------------------------------------------------------
 OPTIMIZERS: tuple[str, ...] = tuple(_OPTIMIZER_CLASSES)
@@ -41,7 +42,26 @@ LIMITS: dict[str, tuple[float, float]] = {
     "early_stopping": (0, 10_000),
     "seed": (0, 2**31 - 1),
     "split": (0.0, 0.5),
+    "weight_decay": (0.0, 1.0),
+    "label_smoothing": (0.0, 0.5),
+    "cv_folds": (2, 20),  # k-fold cross-validation (engine.run.crossval)
 }
+
+# the learning rate over a run: "cosine" (linear warm-up, then cosine decay) or "constant"
+LR_SCHEDULES: tuple[str, ...] = _SCHEDULES
+WARMUP_FRACTION = 0.05  # of the epochs, for the cosine schedule
+# per-row weights of a classification loss: "none" or "balanced" (n / (k * rows of the class))
+CLASS_WEIGHTS: tuple[str, ...] = ("none", "balanced")
+ADAM_BETAS = (0.9, 0.999)  # beta_1, beta_2 of adam and adamw
+
+# what a stored run without these settings (recorded before they existed) trained with
+STORED_BEFORE = {"lr_schedule": "constant", "weight_decay": 0.0, "label_smoothing": 0.0,
+                 "class_weight": "none"}  # fmt: skip
+
+# permutation importance (engine.run.explain, `gpu-trainer explain`, the Evaluation tab):
+# shuffles of each input column, and the most rows scored (a seeded sample beyond it)
+EXPLAIN_REPEATS = 5
+EXPLAIN_ROWS = 5_000
 
 
 def head_for(task: str, n_outputs: int) -> tuple[str, str, str]:
@@ -73,7 +93,7 @@ class TrainSettings:
     """Everything that shapes a run; the defaults train the bundled samples well in seconds."""
 
     layers: list[LayerSpec] = field(default_factory=_default_layers)
-    optimizer: str = "adam"
+    optimizer: str = "adamw"
     learning_rate: float = 1e-3
     batch_size: int = 32
     epochs: int = 200
@@ -84,6 +104,11 @@ class TrainSettings:
     val_split: float = 0.15
     test_split: float = 0.2
     fast_path: bool | None = None  # fused GPU kernels; None: GPU_TRAINER_FAST (default off)
+    threshold: float | None = None  # binary: P(positive) above which it is predicted; None: 0.5
+    lr_schedule: str = "cosine"  # one of LR_SCHEDULES
+    weight_decay: float = 0.05  # adamw's decoupled weight decay (other optimizers ignore it)
+    label_smoothing: float = 0.0  # classification targets y (1 - s) + s / classes
+    class_weight: str = "none"  # one of CLASS_WEIGHTS
 
     def check(self) -> None:
         """Raise :class:`UserError` for a setting no run can use."""
@@ -109,14 +134,35 @@ class TrainSettings:
             raise UserError("batch size and epochs must be at least 1")
         if self.early_stopping < 0 or self.l2 < 0:
             raise UserError("early stopping patience and L2 must not be negative")
+        if self.threshold is not None and not 0.0 < self.threshold < 1.0:
+            raise UserError(
+                f"the decision threshold must lie between 0 and 1 (e.g. 0.3), not {self.threshold}"
+            )
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise UserError(
+                f"unknown learning-rate schedule {self.lr_schedule!r}; "
+                f"use one of {', '.join(LR_SCHEDULES)}"
+            )
+        if self.class_weight not in CLASS_WEIGHTS:
+            raise UserError(
+                f"unknown class weight {self.class_weight!r}; use one of {', '.join(CLASS_WEIGHTS)}"
+            )
+        for name in ("weight_decay", "label_smoothing"):
+            low, high = LIMITS[name]
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise UserError(f"{name.replace('_', ' ')} must be in [{low}, {high}], not {value}")
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainSettings:
-        """The inverse of :meth:`to_dict`; unknown keys are ignored, missing ones default."""
-        values = dict(data)
+        """The inverse of :meth:`to_dict`; unknown keys are ignored. A missing key defaults,
+        except for the settings added after runs were first stored: those take the value
+        that trained such a run (no schedule, no decay), so that resuming a stored run or
+        replaying an old manifest trains as it did."""
+        values = {**STORED_BEFORE, **data}
         if "layers" in values:
             values["layers"] = [LayerSpec(**layer) for layer in values["layers"]]
         known = cls.__dataclass_fields__

@@ -118,7 +118,8 @@ class RunRecorder(Callback):
         (given, else when the trainer began), each epoch's end as this recorder saw it."""
         fields = {}
         if test_metrics is not None:
-            metrics = {k: v for k, v in test_metrics.items() if k not in ("y_true", "y_pred")}
+            series = ("y_true", "y_pred", "y_score")  # per-row values, for plots only
+            metrics = {k: v for k, v in test_metrics.items() if k not in series}
             key = "accuracy" if metrics.get("task") == "classification" else "r2"
             fields.update(test_metrics=metrics, test_metric=metrics.get(key))
         if hardware is not None:

@@ -54,7 +54,7 @@ def test_a_bad_range_is_an_error(sweep, window):
 def test_specs_follow_the_table(sweep, window):
     sweep.space_table.set_row("optimizer", False, "")
     vary, fix = sweep.space_table.specs(window.train_settings())
-    assert "epochs=5" in fix and "optimizer=adam" in fix
+    assert "epochs=5" in fix and "optimizer=adamw" in fix  # the default optimizer
     assert any(spec.startswith("learning_rate=") for spec in vary)
     space = build_space(vary, fix)
     assert {p.name for p in space.params} == {s.split("=")[0] for s in vary}

@@ -248,6 +248,8 @@ def test_a_recorded_run_resumes_from_the_runs_tab_and_extends(window, qtbot, bre
     from engine.runs.store import RunStore
 
     _ready(window, breast_cancer, epochs=4)
+    # a schedule over 4 epochs differs from one over 7: only a constant rate extends exactly
+    window.settings_panel.lr_schedule_combo.setCurrentText("constant")
     first = _train_to_end(window, qtbot)
     run = RunStore().get(first["run"])
     assert run["epochs"] == 4 and [c["epoch"] for c in run["checkpoints"]][-1] == 4

@@ -15,6 +15,12 @@ from engine.data.scaling import LIMIT
 from engine.errors import DataError
 
 
+@pytest.fixture
+def standard_scaling(monkeypatch):
+    """New fits standardise (mean and std, no soft clip), as before robust scaling."""
+    monkeypatch.setattr(preprocess, "DEFAULT_SCALING", "standard")
+
+
 def _frame():
     return pd.DataFrame(
         {
@@ -25,7 +31,7 @@ def _frame():
     )
 
 
-def test_numeric_median_then_standardise_on_training_rows_only():
+def test_numeric_median_then_standardise_on_training_rows_only(standard_scaling):
     frame = _frame()
     rows = np.arange(6)  # the last two rows are not training rows
     pre = Preprocessor.fit(frame, infer_schema(frame), rows=rows)
@@ -134,7 +140,7 @@ def warnings_are_errors():
         yield
 
 
-def test_columns_beyond_float32_are_standardised(warnings_are_errors):
+def test_columns_beyond_float32_are_standardised(warnings_are_errors, standard_scaling):
     i = np.arange(40.0)
     frame = pd.DataFrame(
         {
@@ -157,7 +163,7 @@ def test_the_median_of_the_largest_numbers_does_not_overflow(warnings_are_errors
     assert preprocess._median(np.array([1e308, 1e308, -1e308, 1e308])) == 1e308
 
 
-def test_a_value_far_beyond_the_training_rows_is_clipped(warnings_are_errors):
+def test_a_value_far_beyond_the_training_rows_is_clipped(warnings_are_errors, standard_scaling):
     frame = pd.DataFrame({"num": [1.0, 1.0 + 1e-9, 1.0], "y": [0, 1, 0]})
     pre = Preprocessor.fit(frame, infer_schema(frame))
     x = pre.transform(pd.DataFrame({"num": [1e308, -1e308, 1.0]}))
