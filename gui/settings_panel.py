@@ -19,13 +19,15 @@ from engine.run.settings import (
     DEVICES,
     LIMITS,
     LR_SCHEDULES,
+    NUMERIC_EMBEDDINGS,
     OPTIMIZERS,
     TrainSettings,
 )
 
 # the panel's share of the settings: TrainSettings' fields and their defaults
 FIELDS = ("optimizer", "learning_rate", "batch_size", "epochs", "l2", "early_stopping", "seed",
-          "device", "lr_schedule", "weight_decay", "label_smoothing", "class_weight")  # fmt: skip
+          "device", "lr_schedule", "weight_decay", "label_smoothing", "class_weight",
+          "numeric_embedding")  # fmt: skip
 DEFAULTS = {name: getattr(TrainSettings(), name) for name in FIELDS}
 
 
@@ -83,6 +85,12 @@ class SettingsPanel(QWidget):
         self.class_weight_combo.setObjectName("classWeightCombo")
         self.class_weight_combo.addItems(CLASS_WEIGHTS)
         self.class_weight_combo.setToolTip("balanced: each class weighs as much in the loss")
+        self.numeric_embedding_combo = QComboBox()
+        self.numeric_embedding_combo.setObjectName("numericEmbeddingCombo")
+        self.numeric_embedding_combo.addItems(NUMERIC_EMBEDDINGS)
+        self.numeric_embedding_combo.setToolTip(
+            "periodic: each numeric column as learned sines and cosines, then a small layer"
+        )
 
         form = QFormLayout(self)
         form.addRow("Optimizer", self.optimizer_combo)
@@ -97,6 +105,7 @@ class SettingsPanel(QWidget):
         form.addRow("Weight decay", self.weight_decay_spin)
         form.addRow("Label smoothing", self.label_smoothing_spin)
         form.addRow("Class weights", self.class_weight_combo)
+        form.addRow("Numeric embedding", self.numeric_embedding_combo)
         self.cv_folds_spin = self._spin("cvFolds", 0, int(LIMITS["cv_folds"][1]))
         self.cv_folds_spin.setSpecialValueText("off")  # 1 fold is skipped: 0, 2, 3, …
         self.cv_folds_spin.setToolTip("Folds for Run ▸ Cross-validate… (off: 5)")
@@ -150,6 +159,7 @@ class SettingsPanel(QWidget):
             "weight_decay": self.weight_decay_spin.value(),
             "label_smoothing": self.label_smoothing_spin.value(),
             "class_weight": self.class_weight_combo.currentText(),
+            "numeric_embedding": self.numeric_embedding_combo.currentText(),
         }
 
     def set_values(self, values: dict) -> None:
@@ -170,6 +180,8 @@ class SettingsPanel(QWidget):
             self.label_smoothing_spin.setValue(float(merged["label_smoothing"]))
             if merged["class_weight"] in CLASS_WEIGHTS:
                 self.class_weight_combo.setCurrentText(merged["class_weight"])
+            if merged["numeric_embedding"] in NUMERIC_EMBEDDINGS:
+                self.numeric_embedding_combo.setCurrentText(merged["numeric_embedding"])
         except (TypeError, ValueError):
             return
         index = self.device_combo.findData(merged["device"])
@@ -190,6 +202,7 @@ class SettingsPanel(QWidget):
             self.weight_decay_spin,
             self.label_smoothing_spin,
             self.class_weight_combo,
+            self.numeric_embedding_combo,
         ):
             widget.setEnabled(state == "idle")
         self.learning_rate_spin.setEnabled(state in ("idle", "paused"))

@@ -53,7 +53,8 @@ class AdvisorDevice:
         training rows at ``settings.batch_size`` (no validation: only training is timed).
         Raises ``GpuOutOfMemory`` / ``MemoryError`` when the batch does not fit."""
         on_device = replace(settings, device=self.backend.device)
-        model = build_model(data.n_inputs, data.n_outputs, data.task, on_device)
+        model = build_model(data.n_inputs, data.n_outputs, data.task, on_device,
+                            numeric_inputs=data.n_numeric)  # fmt: skip
         return Trainer(
             model,
             data.x_train,

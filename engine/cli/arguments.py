@@ -10,6 +10,7 @@ from engine.run.settings import (
     CLASS_WEIGHTS,
     HIDDEN_ACTIVATIONS,
     LR_SCHEDULES,
+    NUMERIC_EMBEDDINGS,
     OPTIMIZERS,
     LayerSpec,
     TrainSettings,
@@ -49,6 +50,9 @@ def add_network_arguments(parser) -> None:
                         help="smooth class targets by this (default: %(default)s)")  # fmt: skip
     parser.add_argument("--class-weight", choices=CLASS_WEIGHTS, default=d.class_weight,
                         help="weigh rows by their class (default: %(default)s)")  # fmt: skip
+    parser.add_argument("--numeric-embedding", choices=NUMERIC_EMBEDDINGS,
+                        default=d.numeric_embedding,
+                        help="embed numeric columns (default: %(default)s)")  # fmt: skip
     parser.add_argument("--val-split", type=float, default=d.val_split)
     parser.add_argument("--test-split", type=float, default=d.test_split)
     parser.add_argument("--seed", type=int, default=d.seed)
@@ -89,6 +93,7 @@ def settings_from(args) -> TrainSettings:
         weight_decay=getattr(args, "weight_decay", DEFAULTS.weight_decay),
         label_smoothing=getattr(args, "label_smoothing", DEFAULTS.label_smoothing),
         class_weight=getattr(args, "class_weight", DEFAULTS.class_weight),
+        numeric_embedding=getattr(args, "numeric_embedding", DEFAULTS.numeric_embedding),
     )
     settings.check()
     return settings

@@ -163,7 +163,9 @@ class Preprocessor:
 
         def date(name):
             when = parse(frame[name], _date_format(frame[name]))
-            return fit_dates(name, when, _date_format(frame[name]), rows), when
+            target = frame[schema.target] if schema.target else None
+            return fit_dates(name, when, _date_format(frame[name]), rows, target,
+                             schema.task), when  # fmt: skip
 
         with ThreadPoolExecutor(_THREADS) as pool:  # the longer text columns first
             texts_done = [pool.submit(categorical, name) for name in texts]
@@ -202,7 +204,8 @@ class Preprocessor:
             info = schema.column(name)
             if info.kind == "datetime":
                 when = parse(frame[name], _date_format(frame[name]))
-                width += fit_dates(name, when, "", None).width
+                target = frame[schema.target] if schema.target else None
+                width += fit_dates(name, when, "", None, target, schema.task).width
             elif info.dtype == "number":
                 width += 1
             else:

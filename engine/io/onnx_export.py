@@ -277,6 +277,9 @@ def _network(g: _Graph, x: str, model) -> tuple[str, str]:
     activation = "linear"
     for layer in model.layers:
         config = layer.get_config()
+        if layer.kind == "periodic_embedding":
+            x = _periodic_embedding(g, x, layer)
+            continue
         if "units" not in config:  # Dropout: the identity at inference
             continue
         weights = [np.asarray(w, dtype=np.float32) for w in _host(layer.weights())]
@@ -286,6 +289,28 @@ def _network(g: _Graph, x: str, model) -> tuple[str, str]:
         activation = config["activation"]
         x = _activation(g, x, activation)
     return x, activation
+
+
+def _periodic_embedding(g: _Graph, x: str, layer) -> str:
+    """``engine.nn.embeddings.PeriodicEmbedding``: the first ``f`` inputs ``(N, f)`` ->
+    ``relu([cos 2 pi c x, sin 2 pi c x] @ W + b)`` ``(N, f * d)``, the rest after them."""
+    c, w, b = (np.asarray(a, dtype=np.float32) for a in _host(layer.weights()))
+    f, d, width = layer.features, layer.dims, layer.input_dim
+    axis1 = g.const("axis", [1], np.int64)
+    head = g.op("Slice", [x, g.const("start", [0], np.int64), g.const("end", [f], np.int64),
+                          axis1])  # fmt: skip
+    head = g.op("Mul", [head, g.const("two_pi", 2 * math.pi)])  # as the engine: (2 pi x) c
+    z = g.op("Unsqueeze", [head, g.const("axes", [2], np.int64)])  # (N, f, 1)
+    z = g.op("Mul", [z, g.const("frequency", c[None])])  # (N, f, k)
+    v = g.op("Concat", [g.op("Cos", [z]), g.op("Sin", [z])], axis=2)  # (N, f, 2k)
+    h = g.op("Einsum", [v, g.const("kernel", w)], equation="nfk,fkd->nfd")
+    h = g.op("Relu", [g.op("Add", [h, g.const("bias", b)])])
+    h = g.op("Reshape", [h, g.const("shape", [0, f * d], np.int64)])
+    if width == f:
+        return h
+    rest = g.op("Slice", [x, g.const("start", [f], np.int64),
+                          g.const("end", [width], np.int64), axis1])  # fmt: skip
+    return g.op("Concat", [h, rest], axis=1)
 
 
 def _host(arrays) -> list[np.ndarray]:

@@ -35,6 +35,7 @@ class Layer:
         self.rng = rng
         self.dtype = params.dtype
         self._buffers: dict[str, object] = {}
+        self._views: dict[tuple[str, int], object] = {}  # _buffer's views, by key and rows
 
     def weights(self) -> list:
         """Parameter views in Keras's order."""
@@ -55,12 +56,22 @@ class Layer:
         return list(self._buffers.values())
 
     def _buffer(self, key: str, n: int, width: int):
-        """Rows ``[:n]`` of a work buffer ``(rows, width)`` grown to at least ``n`` rows."""
+        """Rows ``[:n]`` of a work buffer ``(rows, width)`` grown to at least ``n`` rows.
+
+        The view is kept (one per key and row count, dropped when the buffer grows): a step
+        asks for the same few views thousands of times."""
+        view = self._views.get((key, n))
+        if view is not None:
+            return view
         buf = self._buffers.get(key)
         if buf is None or buf.shape[0] < n:
             buf = self.xp.empty((n, width), dtype=self.dtype)
             self._buffers[key] = buf
-        return buf[:n]
+            self._views = {k: v for k, v in self._views.items() if k[0] != key}
+        if len(self._views) >= 32:  # many batch sizes (predictions of many lengths)
+            self._views = {}
+        view = self._views[(key, n)] = buf[:n]
+        return view
 
     def get_config(self) -> dict:
         return {"name": self.name}

@@ -124,7 +124,16 @@ class BinaryCrossentropy(_Classification):
     def logits_value_and_grad(self, y, z, a, grad):
         xp = array_module(z)
         if self.plain:
-            loss = (xp.maximum(z, 0) - z * y + xp.log1p(xp.exp(-xp.abs(z)))).mean()
+            # max(z, 0) - z y + log1p(exp(-|z|)), the same operations in two buffers
+            rows = xp.maximum(z, 0)
+            t = xp.multiply(z, y)
+            rows -= t
+            xp.abs(z, out=t)
+            xp.negative(t, out=t)
+            xp.exp(t, out=t)
+            xp.log1p(t, out=t)
+            rows += t
+            loss = _mean(rows)
             xp.subtract(a, y, out=grad)
             grad *= 1.0 / y.size
             return loss
@@ -198,7 +207,7 @@ class MeanSquaredError(Loss):
     def value_and_grad(self, y, a, grad):
         xp = array_module(a)
         xp.subtract(a, y, out=grad)
-        loss = (grad * grad).mean()
+        loss = _mean(grad * grad)
         grad *= 2.0 / y.size
         return loss
 
@@ -249,6 +258,16 @@ def check_class_indices(y: np.ndarray, n_classes: int) -> None:
 def _number(value: float) -> str:
     """5.0 -> '5', 1.5 -> '1.5', nan -> 'nan': a label as it was given."""
     return str(int(value)) if value.is_integer() else str(value)
+
+
+def _mean(a):
+    """``a.mean()`` as a device scalar; on NumPy without ``mean``'s Python layer (the same
+    pairwise sum and the same division, so the same bits), which costs as much as the
+    arithmetic on a mini-batch."""
+    if type(a) is not np.ndarray:
+        return a.mean()
+    total = np.add.reduce(a, axis=None)
+    return total.dtype.type(total / np.intp(a.size))
 
 
 def _logsumexp(z):

@@ -14,11 +14,13 @@ import numpy as np
 
 from engine.backend import Backend, get_backend
 from engine.encoded_rows import EncodedRows, dense_rows, on_backend
+from engine.nn import embeddings, losses, optimizers, seeding
 from engine.nn import layers as layers_module
-from engine.nn import losses, optimizers, seeding
 from engine.nn import metrics as metrics_module
 
 PREDICT_BATCH = 4096  # rows per forward pass in predict / evaluate: big enough to be cheap
+# every layer class a model file's architecture may name
+LAYER_CLASSES = {**layers_module.LAYERS, **embeddings.LAYERS}
 
 
 def _on_device(method):
@@ -357,7 +359,7 @@ class Sequential:
     # -- weights and config ----------------------------------------------------------------
 
     def get_weights(self) -> list[np.ndarray]:
-        """Host copies, per Dense layer: kernel ``(in, out)``, then bias ``(out,)``."""
+        """Host copies, layer by layer (Dense: kernel ``(in, out)``, then bias ``(out,)``)."""
         self.build()
         return [np.array(self.backend.asnumpy(w)) for layer in self.layers for w in layer.weights()]
 
@@ -394,7 +396,7 @@ class Sequential:
             name=config.get("name", "sequential"),
         )
         for spec in config["layers"]:
-            layer_cls = layers_module.LAYERS.get(spec["class_name"])
+            layer_cls = LAYER_CLASSES.get(spec["class_name"])
             if layer_cls is None:
                 raise ValueError(f"unknown layer type {spec['class_name']!r}")
             model.add(layer_cls(**spec["config"]))

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from engine.backend import array_module
+
+
+def _module(a):
+    """:func:`~engine.backend.array_module` with NumPy's answer first (every CPU step)."""
+    return np if type(a) is np.ndarray else array_module(a)
 
 
 class Optimizer:
@@ -22,15 +29,17 @@ class Optimizer:
         self.learning_rate = float(learning_rate)
         self.iterations = 0
         self._state: dict | None = None
+        self._bound: tuple | None = None  # (the state, its slots as _update's arguments)
 
     def step(self, params, grads) -> None:
         """One update of ``params`` ``(P,)`` from ``grads`` ``(P,)``, in place."""
         if self._state is None or self._state["scratch"].shape != params.shape:
             xp = array_module(params)
             self._state = {slot: xp.zeros_like(params) for slot in (*self.slots, "scratch")}
+        if self._bound is None or self._bound[0] is not self._state:  # made once per state
+            self._bound = (self._state, {slot: self._state[slot] for slot in self.slots})
         self.iterations += 1
-        state = {slot: self._state[slot] for slot in self.slots}
-        self._update(params, grads, self._state["scratch"], **state)
+        self._update(params, grads, self._state["scratch"], **self._bound[1])
 
     def _update(self, w, g, scratch, **state) -> None:
         raise NotImplementedError
@@ -75,7 +84,7 @@ class SGD(Optimizer):
         self.slots = ("velocity",) if self.momentum else ()
 
     def _update(self, w, g, scratch, velocity=None) -> None:
-        xp = array_module(w)
+        xp = _module(w)
         xp.multiply(g, self.learning_rate, out=scratch)
         if velocity is None:
             w -= scratch
@@ -111,7 +120,7 @@ class Adam(Optimizer):
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
 
     def _update(self, w, g, scratch, m, v) -> None:
-        xp = array_module(w)
+        xp = _module(w)
         t = self.iterations
         step = self.learning_rate * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
         xp.subtract(g, m, out=scratch)
@@ -154,7 +163,8 @@ class AdamW(Adam):
         self.weight_decay = float(weight_decay)
 
     def _update(self, w, g, scratch, m, v) -> None:
-        w *= 1.0 - self.learning_rate * self.weight_decay
+        if self.weight_decay:  # (weight_decay 0 is Adam, pass for pass)
+            w *= 1.0 - self.learning_rate * self.weight_decay
         super()._update(w, g, scratch, m, v)
 
     def get_config(self) -> dict:
@@ -181,7 +191,7 @@ class RMSprop(Optimizer):
         self.slots = ("v", *(("mean_grad",) if centered else ()), *(("mom",) if momentum else ()))
 
     def _update(self, w, g, scratch, v, mean_grad=None, mom=None) -> None:
-        xp = array_module(w)
+        xp = _module(w)
         xp.multiply(g, g, out=scratch)
         scratch -= v
         scratch *= 1.0 - self.rho

@@ -13,6 +13,7 @@ batch into the same buffer.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -23,7 +24,9 @@ import numpy as np
 from engine.encoded_rows import EncodedRows, on_backend
 from engine.errors import GpuOutOfMemory, TrainingDiverged, UserError
 from engine.nn import seeding
+from engine.nn.blas import largest_product, one_thread_if_small
 from engine.nn.callbacks import Callback, History
+from engine.nn.models import PREDICT_BATCH
 from engine.nn.step import TrainStep, make_train_function
 from engine.series import DecimatingBuffer
 
@@ -112,6 +115,9 @@ class Trainer:
                 xv, yv = validation_data
                 xv = on_backend(xv, backend, model.dtype)
                 self._val = (xv, model.targets(yv, len(xv)))
+                # its products are small on most tables: one BLAS thread (engine.nn.blas)
+                chunk = min(len(xv), PREDICT_BATCH)
+                self._val_threads = (largest_product(model, chunk), backend.is_gpu)
             self.train_function = make_train_function(
                 model,
                 on_backend(x, backend, model.dtype),
@@ -123,6 +129,10 @@ class Trainer:
             )
         self.fast_path = not isinstance(self.train_function, TrainStep)
         self._check_each_step = not backend.is_gpu
+        self._oom_hint = _out_of_memory_hint(self.batch_size)  # stateless: made once
+        # the CPU's backend.activate() is a null context: one, not a new one at every step
+        null = contextlib.nullcontext()
+        self._on_device = backend.activate if backend.is_gpu else lambda: null
 
     # -- state ---------------------------------------------------------------------------
 
@@ -221,7 +231,7 @@ class Trainer:
         # a diverging run overflows on its way to NaN: that is reported as TrainingDiverged
         # (one sentence with the fix), not as NumPy warnings on the user's terminal
         quiet = np.errstate(over="ignore", invalid="ignore", divide="ignore")
-        with _out_of_memory_hint(self.batch_size), self.model.backend.activate(), quiet:
+        with self._oom_hint, self._on_device(), quiet:
             try:
                 return self._step()
             except BaseException:
@@ -283,7 +293,8 @@ class Trainer:
             totals = np.atleast_1d(model.backend.asnumpy(total)).astype(np.float64)
             logs[metric.name] = metric.result(totals, self.n)
         if self._val is not None:
-            val = model.evaluate_device(*self._val)
+            with one_thread_if_small(*self._val_threads):
+                val = model.evaluate_device(*self._val)
             logs.update({f"val_{k}": v for k, v in val.items()})
         logs["lr"] = self.learning_rate
         finished, now = self.epoch, time.monotonic()

@@ -11,6 +11,7 @@ job.save("model.safetensors", extra_metadata={"hardware": ...})
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,15 +23,16 @@ from engine.nn.trainer import Trainer
 from engine.run.evaluation import classification_report, regression_report
 from engine.run.model_factory import build_model, class_weights
 from engine.run.prepare import PreparedData
-from engine.run.settings import WARMUP_FRACTION, TrainSettings
+from engine.run.settings import WARMUP_FRACTION, TrainSettings, effective_weight_decay
 from engine.run.versions import versions
 
 
 class TrainingJob:
     """The network and its engine Trainer for one :class:`PreparedData`; drive ``trainer``.
 
-    Early stopping (``settings.early_stopping`` epochs without a lower validation loss)
-    stops the trainer, and putting back the best epoch's weights is the last step of every
+    Early stopping (``settings.early_stopping`` epochs without a lower validation loss,
+    with at least ``settings.early_stopping_rows`` validation rows) stops the trainer,
+    and putting back the best epoch's weights is the last step of every
     run that ends (Keras' ``restore_best_weights``, in the trainer's end-of-run hooks).
     :meth:`evaluate` and :meth:`save` read the weights as they are and change nothing.
     """
@@ -43,8 +45,9 @@ class TrainingJob:
         if data.task != "regression":
             weights = class_weights(data.y_train, self.settings.class_weight)
         self.model = build_model(
-            data.n_inputs, data.n_outputs, data.task, self.settings, class_weights=weights
-        )
+            data.n_inputs, data.n_outputs, data.task, self._model_settings(), class_weights=weights,
+            numeric_inputs=data.n_numeric,
+        )  # fmt: skip
         has_val = len(data.x_val) > 0
         callbacks = []
         schedule = schedule_callback(self.settings.lr_schedule, self.settings.epochs,
@@ -52,7 +55,8 @@ class TrainingJob:
         if schedule is not None:
             callbacks.append(schedule)
         self._stopper = None
-        if has_val and self.settings.early_stopping > 0:
+        stops = len(data.x_val) >= self.settings.early_stopping_rows
+        if has_val and stops and self.settings.early_stopping > 0:
             self._stopper = EarlyStopping(
                 patience=self.settings.early_stopping, restore_best_weights=True
             )
@@ -70,6 +74,14 @@ class TrainingJob:
             fast_path=self.settings.fast_path,
         )
         self.trainer.learning_rate = self.settings.learning_rate
+
+    def _model_settings(self) -> TrainSettings:
+        """The settings the network is built with: adamw's weight decay scaled for a table
+        with few steps an epoch (:func:`~engine.run.settings.effective_weight_decay`)."""
+        settings = self.settings
+        rows, steps = len(self.data.x_train), settings.weight_decay_steps
+        decay = effective_weight_decay(settings.weight_decay, rows, settings.batch_size, steps)
+        return replace(settings, weight_decay=decay)
 
     def set_threshold(self, threshold: float | None) -> None:
         """Decide a two-class target by ``p > threshold`` (None: 0.5) in :meth:`evaluate`

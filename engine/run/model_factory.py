@@ -7,22 +7,40 @@ from dataclasses import replace
 import numpy as np
 
 from engine.nn import losses, optimizers
+from engine.nn.embeddings import PeriodicEmbedding
 from engine.nn.layers import Dense, Dropout
 from engine.nn.models import Sequential
 from engine.nn.regularizers import l2
-from engine.run.settings import ADAM_BETAS, TrainSettings, head_for
+from engine.run.settings import (
+    ADAM_BETAS,
+    EMBEDDING_DIMS,
+    EMBEDDING_FREQUENCIES,
+    EMBEDDING_SIGMA,
+    TrainSettings,
+    head_for,
+)
 
 
 def build_model(
-    n_inputs: int, n_outputs: int, task: str, settings: TrainSettings, class_weights=None
-):
-    """A compiled engine Sequential: the hidden layers, then the head the task needs.
+    n_inputs: int, n_outputs: int, task: str, settings: TrainSettings, class_weights=None,
+    numeric_inputs: int = 0,
+):  # fmt: skip
+    """A compiled engine Sequential: the numeric embedding the settings ask for, the hidden
+    layers, then the head the task needs.
 
     ``class_weights`` ``(classes,)``: each class's row weight in the classification loss
-    (:func:`class_weights`), or None."""
+    (:func:`class_weights`), or None. ``numeric_inputs``: how many of the first inputs are
+    numeric columns (:attr:`PreparedData.n_numeric`), the ones a "periodic"
+    ``numeric_embedding`` embeds; with none, there is no embedding."""
     settings.check()
     penalty = l2(settings.l2) if settings.l2 > 0 else None
     model = Sequential(device=settings.device, seed=settings.seed)
+    if settings.numeric_embedding == "periodic" and numeric_inputs > 0:
+        model.add(
+            PeriodicEmbedding(numeric_inputs, EMBEDDING_FREQUENCIES, EMBEDDING_DIMS,
+                              EMBEDDING_SIGMA, input_dim=n_inputs)
+        )  # fmt: skip
+        n_inputs = None  # the first Dense layer takes what the embedding gives
     for i, layer in enumerate(settings.layers):
         model.add(
             Dense(
@@ -76,6 +94,10 @@ def class_weights(y: np.ndarray, setting: str) -> list[float] | None:
     return weights.tolist()
 
 
-def count_params(n_inputs: int, n_outputs: int, task: str, settings: TrainSettings) -> int:
+def count_params(
+    n_inputs: int, n_outputs: int, task: str, settings: TrainSettings, numeric_inputs: int = 0
+) -> int:
     """Weights and biases of the network :func:`build_model` would make (none are made)."""
-    return build_model(n_inputs, n_outputs, task, replace(settings, device="cpu")).count_params()
+    model = build_model(n_inputs, n_outputs, task, replace(settings, device="cpu"),
+                        numeric_inputs=numeric_inputs)  # fmt: skip
+    return model.count_params()

@@ -64,6 +64,12 @@ class PreparedData:
         return self.x_train.shape[1]
 
     @property
+    def n_numeric(self) -> int:
+        """How many of the first inputs are numeric columns (the preprocessing puts the
+        scaled numbers first, one input each)."""
+        return len(self.pipeline.preprocessor.numeric)
+
+    @property
     def n_outputs(self) -> int:
         return self.pipeline.n_outputs
 

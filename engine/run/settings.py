@@ -53,15 +53,41 @@ WARMUP_FRACTION = 0.05  # of the epochs, for the cosine schedule
 # per-row weights of a classification loss: "none" or "balanced" (n / (k * rows of the class))
 CLASS_WEIGHTS: tuple[str, ...] = ("none", "balanced")
 ADAM_BETAS = (0.9, 0.999)  # beta_1, beta_2 of adam and adamw
+# adamw decays the weights a little every step, so a small table (few steps an epoch) would
+# get far less decay over a run than a large one: below this many steps an epoch the decay
+# grows in proportion (effective_weight_decay), at most to 1.0; 0 turns that off
+WEIGHT_DECAY_STEPS = 100
+# early stopping needs this many validation rows: with fewer, the epoch of the lowest
+# validation loss is mostly chance, and every epoch runs (the decay above regularises)
+EARLY_STOPPING_ROWS = 64
+# numeric inputs as periodic embeddings (engine.nn.embeddings): "none" or "periodic", with
+# k frequencies from N(0, sigma^2) per column, mapped to d dims each
+NUMERIC_EMBEDDINGS: tuple[str, ...] = ("none", "periodic")
+EMBEDDING_FREQUENCIES = 16  # k
+EMBEDDING_DIMS = 8  # d
+EMBEDDING_SIGMA = 0.1
 
 # what a stored run without these settings (recorded before they existed) trained with
 STORED_BEFORE = {"lr_schedule": "constant", "weight_decay": 0.0, "label_smoothing": 0.0,
-                 "class_weight": "none"}  # fmt: skip
+                 "class_weight": "none", "numeric_embedding": "none",
+                 "weight_decay_steps": 0, "early_stopping_rows": 0}  # fmt: skip
 
 # permutation importance (engine.run.explain, `gpu-trainer explain`, the Evaluation tab):
 # shuffles of each input column, and the most rows scored (a seeded sample beyond it)
 EXPLAIN_REPEATS = 5
 EXPLAIN_ROWS = 5_000
+
+
+def effective_weight_decay(
+    weight_decay: float, rows: int, batch_size: int, steps: int = WEIGHT_DECAY_STEPS
+) -> float:
+    """The decay adamw applies with ``rows`` training rows in batches of ``batch_size``:
+    ``weight_decay`` times ``steps / steps an epoch`` where an epoch has fewer steps (at
+    most the highest weight decay allowed), so that a run's total decay does not shrink
+    with the table; ``steps`` 0: ``weight_decay`` as it is."""
+    per_epoch = max(1, math.ceil(rows / max(1, batch_size)))
+    scale = max(1.0, steps / per_epoch)
+    return min(weight_decay * scale, max(weight_decay, LIMITS["weight_decay"][1]))
 
 
 def head_for(task: str, n_outputs: int) -> tuple[str, str, str]:
@@ -99,6 +125,7 @@ class TrainSettings:
     epochs: int = 200
     l2: float = 0.0
     early_stopping: int = 20  # epochs without a better validation loss; 0 = off
+    early_stopping_rows: int = EARLY_STOPPING_ROWS  # fewer validation rows: off; 0: always
     seed: int | None = 0
     device: str = "auto"
     val_split: float = 0.15
@@ -107,8 +134,10 @@ class TrainSettings:
     threshold: float | None = None  # binary: P(positive) above which it is predicted; None: 0.5
     lr_schedule: str = "cosine"  # one of LR_SCHEDULES
     weight_decay: float = 0.05  # adamw's decoupled weight decay (other optimizers ignore it)
+    weight_decay_steps: int = WEIGHT_DECAY_STEPS  # effective_weight_decay's steps; 0: off
     label_smoothing: float = 0.0  # classification targets y (1 - s) + s / classes
     class_weight: str = "none"  # one of CLASS_WEIGHTS
+    numeric_embedding: str = "none"  # one of NUMERIC_EMBEDDINGS
 
     def check(self) -> None:
         """Raise :class:`UserError` for a setting no run can use."""
@@ -132,8 +161,11 @@ class TrainSettings:
             )
         if self.batch_size < 1 or self.epochs < 1:
             raise UserError("batch size and epochs must be at least 1")
-        if self.early_stopping < 0 or self.l2 < 0:
-            raise UserError("early stopping patience and L2 must not be negative")
+        if min(self.early_stopping, self.l2, self.weight_decay_steps,
+               self.early_stopping_rows) < 0:  # fmt: skip
+            raise UserError(
+                "early stopping patience and rows, L2 and weight-decay steps must not be negative"
+            )
         if self.threshold is not None and not 0.0 < self.threshold < 1.0:
             raise UserError(
                 f"the decision threshold must lie between 0 and 1 (e.g. 0.3), not {self.threshold}"
@@ -146,6 +178,11 @@ class TrainSettings:
         if self.class_weight not in CLASS_WEIGHTS:
             raise UserError(
                 f"unknown class weight {self.class_weight!r}; use one of {', '.join(CLASS_WEIGHTS)}"
+            )
+        if self.numeric_embedding not in NUMERIC_EMBEDDINGS:
+            raise UserError(
+                f"unknown numeric embedding {self.numeric_embedding!r}; "
+                f"use one of {', '.join(NUMERIC_EMBEDDINGS)}"
             )
         for name in ("weight_decay", "label_smoothing"):
             low, high = LIMITS[name]

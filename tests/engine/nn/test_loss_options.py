@@ -71,3 +71,22 @@ def test_no_options_is_the_plain_loss_and_bad_smoothing_is_refused():
     assert float(plain.value(y, p, z)) == pytest.approx(float(same.value(y, p, z)), rel=1e-12)
     with pytest.raises(ValueError, match="label_smoothing"):
         losses.BinaryCrossentropy(1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_plain_losses_are_bit_for_bit_the_textbook_expressions(dtype):
+    """The plain binary cross-entropy from logits and the squared error reuse buffers and skip
+    ``mean``'s Python layer: the loss must still be exactly ``expression.mean()``."""
+    rng = np.random.default_rng(11)
+    for n in (1, 7, 32, 257):
+        z = (rng.standard_normal((n, 1)) * 8).astype(dtype)
+        a = (1 / (1 + np.exp(-z))).astype(dtype)
+        y = rng.integers(0, 2, (n, 1)).astype(dtype)
+        grad = np.empty_like(a)
+        got = losses.BinaryCrossentropy().logits_value_and_grad(y, z, a, grad)
+        want = (np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))).mean()
+        assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
+        np.testing.assert_array_equal(grad, (a - y) * (1.0 / n))
+        got = losses.MeanSquaredError().value_and_grad(y, a, grad)
+        want = ((a - y) * (a - y)).mean()
+        assert got.dtype == want.dtype and got.tobytes() == want.tobytes()

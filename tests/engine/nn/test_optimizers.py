@@ -86,3 +86,47 @@ def test_names_and_errors():
     assert optimizers.get("sgd").learning_rate == 0.01
     with pytest.raises(ValueError, match="unknown optimizer"):
         optimizers.get("adamax")
+
+
+def _decay_then_adam(w, g, m, v, t, lr, wd, b1, b2, eps):
+    """The decoupled update as the reference writes it, one NumPy operation at a time in
+    float32: ``w *= 1 - lr wd``, then Keras's Adam step."""
+    w *= 1.0 - lr * wd
+    m += (1.0 - b1) * (g - m)
+    v += (1.0 - b2) * (g * g - v)
+    w -= (lr * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)) * (m / (np.sqrt(v) + eps))
+
+
+def test_adamw_float32_steps_are_bit_for_bit_the_reference_rule():
+    rng = np.random.default_rng(3)
+    size, lr, wd, b1, b2, eps = 1000, 1e-3, 0.05, 0.9, 0.999, 1e-7
+    w = rng.standard_normal(size).astype(np.float32)
+    expected, m, v = w.copy(), np.zeros_like(w), np.zeros_like(w)
+    optimizer = optimizers.AdamW(lr, wd, b1, b2, eps)
+    for t in range(1, 31):
+        g = (rng.standard_normal(size) * 0.1).astype(np.float32)
+        g[:50] = 0.0  # rows no batch touches: only the decay moves them
+        optimizer.step(w, g.copy())
+        _decay_then_adam(expected, g, m, v, t, lr, wd, b1, b2, eps)
+        if t == 15:  # a learning-rate change (a schedule's) takes effect at the next step
+            optimizer.learning_rate = lr = 4e-4
+    assert w.dtype == np.float32
+    np.testing.assert_array_equal(w, expected)
+    np.testing.assert_array_equal(optimizer.get_state()["m"], m)
+
+
+def test_adamw_without_decay_is_adam_bit_for_bit_and_state_round_trips():
+    rng = np.random.default_rng(4)
+    grads = [rng.standard_normal(64).astype(np.float32) for _ in range(6)]
+    w_adam = rng.standard_normal(64).astype(np.float32)
+    w_adamw = w_adam.copy()
+    adam, adamw = optimizers.Adam(0.01), optimizers.AdamW(0.01, weight_decay=0.0)
+    for i, g in enumerate(grads):
+        if i == 3:  # continue from a copy of the state, as a resumed run does
+            resumed = optimizers.AdamW(0.01, weight_decay=0.0)
+            resumed.set_state({k: np.copy(v) for k, v in adamw.get_state().items()})
+            adamw = resumed
+        adam.step(w_adam, g)
+        adamw.step(w_adamw, g)
+    np.testing.assert_array_equal(w_adamw, w_adam)
+    assert adamw.iterations == 6
