@@ -24,6 +24,9 @@ and cyclical parts) that the training rows show no association with the target (
 chi-square test of the cycle's values against the classes, an F test against a regression
 target: p above :data:`KEEP_P`) is left out (``DateStats.dropped``): an uninformative input
 costs a small MLP accuracy (the day of the week of a weather record).
+
+Where the column's calendar days repeat, the day itself is one more input, target-encoded
+(:mod:`engine.data.calendar_days`, ``DateStats.days``).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from engine.data.target_encoding import EncodedStats
 
 ISO = "ISO8601"  # pandas' own reader of ISO 8601 text, zones included
 PARSED = "parsed"  # the CSV reader gave datetimes (or Python dates)
@@ -127,6 +132,11 @@ class DateStats:
     fill: str
     trend: bool = False  # "year" with its fraction; False in model files from before it
     dropped: list[str] = field(default_factory=list)  # cycles of TESTED left out
+    # the calendar day (and hour) target-encoded where they repeat (engine.data.calendar_days)
+    days: list[EncodedStats] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.days = [d if isinstance(d, EncodedStats) else EncodedStats(**d) for d in self.days]
 
     def _has(self, part: str) -> bool:
         return (part != "hour" or self.has_time) and part not in self.dropped
@@ -138,8 +148,13 @@ class DateStats:
         return ["year", *linear, *(f"{p}_{f}" for p in cycles for f in ("sin", "cos"))]
 
     @property
+    def output_names(self) -> list[str]:
+        names = [f"{self.name}.{part}" for part in self.parts]
+        return names + [n for d in self.days for n in d.output_names]
+
+    @property
     def width(self) -> int:
-        return len(self.parts)
+        return len(self.parts) + sum(d.width for d in self.days)
 
 
 def fit_dates(

@@ -6,7 +6,8 @@ the most frequent value fills gaps, then one-hot encoding with rare categories p
 one ``other`` column; a category never seen in training encodes as all zeros. Text columns
 with more than ``MAX_ONE_HOT`` categories in the training rows are target-encoded instead
 (:mod:`engine.data.target_encoding`), and date columns become their parts
-(:mod:`engine.data.dates`). The outputs are, in order: the numbers, the date parts, the
+(:mod:`engine.data.dates`; a repeating calendar day target-encoded too,
+:mod:`engine.data.calendar_days`). The outputs are, in order: the numbers, the date parts, the
 target encodings, the one-hot blocks. Everything fitted is plain JSON
 (:meth:`Preprocessor.to_dict`).
 """
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from engine.data.calendar_days import day_encodings, fit_days, repeating
 from engine.data.dates import DateStats, date_parts, fit_dates, parse
 from engine.data.display import name_text, names_text
 from engine.data.scaling import DEFAULT_SCALING, mean_std, robust_spread, soft_clip, standardise
@@ -164,8 +166,11 @@ class Preprocessor:
         def date(name):
             when = parse(frame[name], _date_format(frame[name]))
             target = frame[schema.target] if schema.target else None
-            return fit_dates(name, when, _date_format(frame[name]), rows, target,
-                             schema.task), when  # fmt: skip
+            stats = fit_dates(name, when, _date_format(frame[name]), rows, target, schema.task)
+            crossed = []  # the training rows' cross-fitted day encodings
+            if target is not None:
+                stats.days, crossed = fit_days(stats, when, rows, target, schema.task)
+            return (stats, crossed), when
 
         with ThreadPoolExecutor(_THREADS) as pool:  # the longer text columns first
             texts_done = [pool.submit(categorical, name) for name in texts]
@@ -179,12 +184,13 @@ class Preprocessor:
         self = cls(
             [f[0] for f in fitted_numbers],
             [f[0] for f in hot],
-            [f[0] for f in fitted_dates],
+            [f[0][0] for f in fitted_dates],
             [f[0][0] for f in targeted],
         )
         if not parts:
             return self, []
-        crossed = [f[0][1] for f in targeted]  # the training rows' cross-fitted encodings
+        # the training rows' cross-fitted encodings: of the dates' days, of the text columns
+        crossed = [f[0][1] for f in fitted_dates], [f[0][1] for f in targeted]
         extras = [
             self._extra_columns([f[1] for f in fitted_dates], [f[1] for f in targeted], part,
                                 crossed if part is rows else None)
@@ -205,7 +211,9 @@ class Preprocessor:
             if info.kind == "datetime":
                 when = parse(frame[name], _date_format(frame[name]))
                 target = frame[schema.target] if schema.target else None
-                width += fit_dates(name, when, "", None, target, schema.task).width
+                stats = fit_dates(name, when, "", None, target, schema.task)
+                days = len(repeating(stats, when, None)) if target is not None else 0
+                width += stats.width + days * _encoded_width(frame, schema)
             elif info.dtype == "number":
                 width += 1
             else:
@@ -226,7 +234,7 @@ class Preprocessor:
     @property
     def output_names(self) -> list[str]:
         names = [s.name for s in self.numeric]
-        names += [f"{s.name}.{part}" for s in self.dates for part in s.parts]
+        names += [n for s in self.dates for n in s.output_names]
         names += [n for s in self.encoded for n in s.output_names]
         for stats in self.categorical:
             names += [f"{stats.name}={c}" for c in stats.categories]
@@ -259,12 +267,16 @@ class Preprocessor:
         return self._assemble_parts(numbers, slots, [everything], [extra])[0]
 
     def _extra_columns(self, when: list, coded: list, part, crossed) -> np.ndarray:
-        """float32 ``(len(part), n_extra)``: the date parts, then the target encodings, of
-        the rows ``part``; ``crossed`` (per encoded column, the training rows' cross-fitted
-        values) replaces the fitted encodings where given."""
-        blocks = [date_parts(s, w[part]) for s, w in zip(self.dates, when)]
+        """float32 ``(len(part), n_extra)``: the date parts (each followed by its days'
+        encodings), then the target encodings, of the rows ``part``; ``crossed`` (the
+        training rows' cross-fitted values: per date column a list, per encoded column an
+        array) replaces the fitted encodings where given."""
+        blocks = []
+        for i, (stats, w) in enumerate(zip(self.dates, when)):
+            blocks.append(date_parts(stats, w[part]))
+            blocks += crossed[0][i] if crossed is not None else day_encodings(stats, w[part])
         for j, (stats, (codes, names)) in enumerate(zip(self.encoded, coded)):
-            blocks.append(crossed[j] if crossed is not None else stats.table(names)[codes[part]])
+            blocks.append(crossed[1][j] if crossed is not None else stats.table(names)[codes[part]])
         if not blocks:
             return np.empty((len(part), 0), dtype=np.float32)
         return np.hstack(blocks).astype(np.float32)
