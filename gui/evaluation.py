@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
 
 from engine.hardware.text import summary_line
 from engine.run.evaluation import classification_report
+from gui.cv_view import CrossValidationView  # Run ▸ Cross-validate…'s table
+from gui.importance_view import ImportanceView  # permutation importance per column
 
 METRIC_NAMES = {
     "n": "rows in the test split",
@@ -123,13 +125,9 @@ class EvaluationView(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.metrics_table)
         layout.addWidget(self.stack, 1)
-        from gui.importance_view import ImportanceView  # permutation importance per column
-
         self.importance = ImportanceView()
         layout.addWidget(self.importance, 1)
         layout.addWidget(self.hardware)
-        from gui.cv_view import CrossValidationView  # Run ▸ Cross-validate…'s table
-
         self.cross_validation = CrossValidationView()
         layout.addWidget(self.cross_validation)
 
