@@ -18,6 +18,9 @@ import functools
 # multiply-adds of the largest matrix product below which one BLAS thread does the work
 # (about a millisecond on one core)
 SMALL_PRODUCT = 1 << 24
+# below this, a product takes a few microseconds and changing the thread count costs more than
+# it could save (threadpoolctl's limit: 20-45 us with scikit-learn's BLAS libraries loaded)
+TINY_PRODUCT = 1 << 16
 
 
 @functools.cache
@@ -36,9 +39,9 @@ def _blas():
 
 def one_thread_if_small(multiply_adds: int, on_gpu: bool = False):
     """A context in which BLAS uses one thread, when the largest matrix product inside has
-    fewer than :data:`SMALL_PRODUCT` ``multiply_adds`` and runs on the CPU; otherwise (or
-    without threadpoolctl) a context that changes nothing."""
-    if on_gpu or multiply_adds >= SMALL_PRODUCT:
+    fewer than :data:`SMALL_PRODUCT` ``multiply_adds`` (and at least :data:`TINY_PRODUCT`)
+    and runs on the CPU; otherwise (or without threadpoolctl) a context that changes nothing."""
+    if on_gpu or not TINY_PRODUCT <= multiply_adds < SMALL_PRODUCT:
         return contextlib.nullcontext()
     blas = _blas()
     if blas is None:

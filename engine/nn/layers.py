@@ -141,7 +141,7 @@ class Dense(Layer):
         """``x`` ``(n, in)`` -> activations ``(n, units)`` (a work buffer: copy to keep)."""
         xp, n = self.xp, x.shape[0]
         z = self._buffer("z", n, self.units)
-        xp.matmul(x, self.kernel, out=z)
+        xp.dot(x, self.kernel, out=z)  # (dot: less call overhead than matmul, same BLAS)
         a = z if self.activation.in_place else self._buffer("a", n, self.units)
         self.activation.forward_biased(z, self.bias if self.use_bias else None, a)
         self._x, self.z, self.a = x, z, a
@@ -153,16 +153,16 @@ class Dense(Layer):
         xp = self.xp
         if through_activation:
             self.activation.backward(grad, self.z, self.a)
-        xp.matmul(self._x.T, grad, out=self.kernel_grad)
+        xp.dot(self._x.T, grad, out=self.kernel_grad)
         if self.use_bias:
             # a matrix-vector product with ones: BLAS sums the columns faster than sum(axis=0)
-            xp.matmul(self._ones(grad.shape[0]), grad, out=self.bias_grad)
+            xp.dot(self._ones(grad.shape[0]), grad, out=self.bias_grad)
         if self.kernel_regularizer is not None:
             self.kernel_regularizer.add_gradient(self.kernel, self.kernel_grad)
         if not input_grad:
             return None
         dx = self._buffer("dx", grad.shape[0], self.input_dim)
-        return xp.matmul(grad, self.kernel.T, out=dx)
+        return xp.dot(grad, self.kernel.T, out=dx)
 
     def _ones(self, n: int):
         ones = self._buffers.get("ones")

@@ -26,6 +26,10 @@ def test_small_products_get_one_thread_and_the_threads_come_back():
         assert _blas_threads() == before
     with blas.one_thread_if_small(10, on_gpu=True):  # a GPU's products are not BLAS's
         assert _blas_threads() == before
+    with blas.one_thread_if_small(blas.TINY_PRODUCT - 1):  # not worth changing the threads
+        assert _blas_threads() == before
+    with blas.one_thread_if_small(blas.TINY_PRODUCT):
+        assert set(_blas_threads()) == {1}
 
 
 def test_one_thread_gives_the_same_validation_figures():
