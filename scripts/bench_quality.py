@@ -445,9 +445,9 @@ def report(results: list[dict]) -> str:
         for r in results
         if r["summary"]["ours"]["mean"] >= r["summary"]["mlp"]["mean"] - 1e-9
     ]
-    below = [r["title"] for r in results if r["title"] not in at_or_above]
+    below = [_below(r, "mlp") for r in results if r["title"] not in at_or_above]
     lines.append(f"ours at or above sklearn's MLP: {len(at_or_above)} of {len(results)} tables"
-                 + (f" (below on: {', '.join(below)})" if below else ""))  # fmt: skip
+                 + (f" (below on: {'; '.join(below)})" if below else ""))  # fmt: skip
     failed = [(r["title"], m, r["summary"][m]["failed"]) for r in results for m in MODELS
               if r["summary"][m]["failed"]]  # fmt: skip
     for title, model, n in failed:
@@ -460,6 +460,31 @@ def report(results: list[dict]) -> str:
                    if r["schema_task"] not in (None, _engine_task(r["task"])) else "")  # fmt: skip
         lines.append(f"  {r['title']}: {ignored}{retyped}")
     return "\n".join(lines)
+
+
+def paired_gap(result: dict, other: str) -> tuple[float, float, int]:
+    """Ours minus ``other`` seed by seed (the same split): ``(mean, standard error, seeds)``;
+    the standard error is NaN with fewer than two seeds."""
+    by_seed = {m: {r["seed"]: r["value"] for r in result["runs"] if r["model"] == m}
+               for m in ("ours", other)}  # fmt: skip
+    gaps = np.array([v - by_seed[other][s] for s, v in by_seed["ours"].items()
+                     if s in by_seed[other]], dtype=float)  # fmt: skip
+    gaps = gaps[np.isfinite(gaps)]
+    if not gaps.size:
+        return math.nan, math.nan, 0
+    error = float(gaps.std(ddof=1) / math.sqrt(gaps.size)) if gaps.size > 1 else math.nan
+    return float(gaps.mean()), error, int(gaps.size)
+
+
+def _below(result: dict, other: str) -> str:
+    """'title by 0.0006 ± 0.0010 (paired over 3 seeds; within two standard errors)'."""
+    gap, error, seeds = paired_gap(result, other)
+    text = f"{result['title']} by {-gap:.4f}"
+    if not math.isfinite(error):
+        return text
+    verdict = "within" if -gap <= 2 * error else "beyond"
+    return (f"{text} ± {error:.4f} (paired over {seeds} seeds; {verdict} two standard "
+            "errors)")  # fmt: skip
 
 
 def _engine_task(task: str) -> str:

@@ -120,8 +120,11 @@ class TrainSettings:
 
     layers: list[LayerSpec] = field(default_factory=_default_layers)
     optimizer: str = "adamw"
-    learning_rate: float = 1e-3
-    batch_size: int = 32
+    # batch 64 at twice Adam's usual rate (the rate scaled with the batch): against 32 at 1e-3,
+    # measured on ten real tables (scripts/bench_quality.py), as good on average in ~40 % less
+    # CPU time
+    learning_rate: float = 2e-3
+    batch_size: int = 64
     epochs: int = 200
     l2: float = 0.0
     early_stopping: int = 20  # epochs without a better validation loss; 0 = off

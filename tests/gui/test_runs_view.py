@@ -112,7 +112,9 @@ def test_numeric_columns_sort_as_numbers_and_missing_values_last(store, runs):
 
 def test_text_and_hyperparameter_filters_combine(store, runs, qtbot):
     layers = [vars(LayerSpec(64)), vars(LayerSpec(32))]
-    add_run(store, "adam", [0.5], settings=settings(optimizer="adam", layers=layers))
+    add_run(store, "adam", [0.5],
+            settings=settings(optimizer="adam", learning_rate=0.001, batch_size=32,
+                              layers=layers))  # fmt: skip
     add_run(store, "sgd", [0.6], data_path="/data/wine.csv",
             settings=settings(optimizer="sgd", learning_rate=0.05, batch_size=128,
                               layers=[vars(LayerSpec(128))]))  # fmt: skip

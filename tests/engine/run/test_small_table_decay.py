@@ -45,7 +45,7 @@ def _job(tmp_path, rows: int, settings: TrainSettings):
 
 def test_a_small_table_trains_with_more_decay_and_keeps_the_setting_as_given(tmp_path):
     settings = TrainSettings(epochs=2, seed=0)
-    job = _job(tmp_path, 200, settings)
+    job = _job(tmp_path, 1000, settings)
     rows = len(job.data.x_train)
     steps = -(-rows // settings.batch_size)
     assert steps < settings.weight_decay_steps
