@@ -34,6 +34,13 @@ the worst table's gap, and on how many tables ours is at or above scikit-learn's
     python scripts/bench_quality.py                       # all tables, 3 seeds, ~7 min on 2 cores
     python scripts/bench_quality.py --quick               # 2 seeds, at most 5,000 rows
     python scripts/bench_quality.py --tables auto,flights --seeds 5 --json quality.json
+
+Our training time against an older commit's (``--models ours`` skips scikit-learn's two; run
+each a few times, alternating, as the machine's other work moves single runs):
+
+    git worktree add ../before 4a716b5
+    python scripts/bench_quality.py --models ours --engine ../before
+    python scripts/bench_quality.py --models ours
 """
 
 from __future__ import annotations
@@ -343,13 +350,13 @@ NAMES = {"ours": "ours", "hgb": "HistGB", "mlp": "sk MLP"}
 METRICS = {"binary": "AUC", "multiclass": "accuracy", "regression": "R²"}
 
 
-def bench_table(table: Table, seeds: int, quick: bool) -> dict:
+def bench_table(table: Table, seeds: int, quick: bool, models: tuple[str, ...] = MODELS) -> dict:
     from sklearn.model_selection import train_test_split
 
     frame, title = load_table(table, quick)
     result = {"table": table.key, "title": title, "source": table.source, "task": table.task,
               "metric": METRICS[table.task], "rows": len(frame), "columns": frame.shape[1] - 1,
-              "covers": table.covers, "runs": []}  # fmt: skip
+              "covers": table.covers, "models": list(models), "runs": []}  # fmt: skip
     y_all = frame[table.target]
     if table.task == "regression":
         labels = None
@@ -372,7 +379,7 @@ def bench_table(table: Table, seeds: int, quick: bool) -> dict:
         else:
             y_train, y_test = labels[train_rows], labels[test_rows]
         x_train, x_test, text = sklearn_frames(train, test, table.dates, table.target)
-        for model in MODELS:
+        for model in models:
             record = {"seed": seed, "model": model}
             try:
                 with tempfile.TemporaryDirectory(prefix="bench-quality-") as folder:
@@ -394,7 +401,7 @@ def bench_table(table: Table, seeds: int, quick: bool) -> dict:
             if record.get("status"):
                 print(f"  {title} seed {seed} {NAMES[model]}: {record['status']}", file=sys.stderr)
         print(f"  {title}: seed {seed} done", file=sys.stderr, flush=True)
-    result["summary"] = {model: _stats(result["runs"], model) for model in MODELS}
+    result["summary"] = {model: _stats(result["runs"], model) for model in models}
     ours = [r for r in result["runs"] if r["model"] == "ours"]
     result["ignored"] = ours[0].get("ignored", []) if ours else []
     result["schema_task"] = ours[0].get("schema_task") if ours else None
@@ -415,19 +422,26 @@ def _stats(runs: list[dict], model: str) -> dict:
 
 # -- the report -----------------------------------------------------------------------------
 def report(results: list[dict]) -> str:
+    models = [m for m in MODELS if m in results[0].get("models", MODELS)]
     width = max(28, *(len(r["title"]) for r in results))
     head = (f"{'table':<{width}} {'rows':>6} {'cols':>4} {'task':<10} {'metric':<8} "
-            + " ".join(f"{NAMES[m]:>15}" for m in MODELS)
-            + "   " + " ".join(f"{NAMES[m] + ' s':>8}" for m in MODELS))  # fmt: skip
+            + " ".join(f"{NAMES[m]:>15}" for m in models)
+            + "   " + " ".join(f"{NAMES[m] + ' s':>8}" for m in models))  # fmt: skip
     lines = [head, "-" * len(head)]
     for r in results:
         s = r["summary"]
-        cells = " ".join(f"{_pm(s[m]):>15}" for m in MODELS)
-        times = " ".join(f"{s[m]['seconds']:>8.1f}" for m in MODELS)
+        cells = " ".join(f"{_pm(s[m]):>15}" for m in models)
+        times = " ".join(f"{s[m]['seconds']:>8.2f}" for m in models)
         lines.append(f"{r['title']:<{width}} {r['rows']:>6,} {r['columns']:>4} {r['task']:<10} "
                      f"{r['metric']:<8} {cells}   {times}")  # fmt: skip
     lines.append("")
-    gaps = {r["title"]: r["summary"]["ours"]["mean"] - r["summary"]["hgb"]["mean"] for r in results}
+    if "ours" in models:
+        total = sum(r["summary"]["ours"]["seconds"] for r in results)
+        lines.append(f"ours: {total:.2f} s for one fit of each table (mean over the seeds)")
+    gaps = {}
+    if {"ours", "hgb"} <= set(models):
+        gaps = {r["title"]: r["summary"]["ours"]["mean"] - r["summary"]["hgb"]["mean"]
+                for r in results}  # fmt: skip
     finite = {k: v for k, v in gaps.items() if math.isfinite(v)}
     if finite:
         worst = min(finite, key=finite.get)
@@ -439,16 +453,17 @@ def report(results: list[dict]) -> str:
             f"tables more than 0.02 behind HistGB: {len(behind)}"
             + (": " + ", ".join(f"{k} {v:+.4f}" for v, k in behind) if behind else "")
         )
-    # a tie within rounding counts as "at"
-    at_or_above = [
-        r["title"]
-        for r in results
-        if r["summary"]["ours"]["mean"] >= r["summary"]["mlp"]["mean"] - 1e-9
-    ]
-    below = [_below(r, "mlp") for r in results if r["title"] not in at_or_above]
-    lines.append(f"ours at or above sklearn's MLP: {len(at_or_above)} of {len(results)} tables"
-                 + (f" (below on: {'; '.join(below)})" if below else ""))  # fmt: skip
-    failed = [(r["title"], m, r["summary"][m]["failed"]) for r in results for m in MODELS
+    if {"ours", "mlp"} <= set(models):
+        # a tie within rounding counts as "at"
+        at_or_above = [
+            r["title"]
+            for r in results
+            if r["summary"]["ours"]["mean"] >= r["summary"]["mlp"]["mean"] - 1e-9
+        ]
+        below = [_below(r, "mlp") for r in results if r["title"] not in at_or_above]
+        lines.append(f"ours at or above sklearn's MLP: {len(at_or_above)} of {len(results)} "
+                     "tables" + (f" (below on: {'; '.join(below)})" if below else ""))  # fmt: skip
+    failed = [(r["title"], m, r["summary"][m]["failed"]) for r in results for m in models
               if r["summary"][m]["failed"]]  # fmt: skip
     for title, model, n in failed:
         lines.append(f"{NAMES[model]} failed or diverged on {title}: {n} seed(s)")
@@ -504,7 +519,22 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, help="write every per-seed figure here")
     parser.add_argument("--quick", action="store_true",
                         help=f"2 seeds, at most {QUICK_ROWS:,} rows a table")  # fmt: skip
+    parser.add_argument(
+        "--models",
+        default=",".join(MODELS),
+        help=f"comma-separated, of: {', '.join(MODELS)} (default: all)",
+    )
+    parser.add_argument("--engine", type=Path,
+                        help="measure the engine of another checkout (the folder holding its "
+                             "engine/, e.g. a git worktree of an older commit)")  # fmt: skip
     args = parser.parse_args(argv)
+    models = tuple(m.strip() for m in args.models.split(",") if m.strip())
+    if not models or set(models) - set(MODELS):
+        parser.error(f"--models takes some of {', '.join(MODELS)}, not {args.models!r}")
+    if args.engine is not None:
+        if not (args.engine / "engine" / "__init__.py").is_file():
+            parser.error(f"{args.engine} holds no engine/ package; give a checkout's top folder")
+        sys.path.insert(0, str(args.engine.resolve()))
     seeds = args.seeds or (2 if args.quick else 3)
     keys = [k.strip() for k in args.tables.split(",")] if args.tables else list(BY_KEY)
     unknown = [k for k in keys if k not in BY_KEY]
@@ -516,7 +546,7 @@ def main(argv=None) -> int:
     results = []
     for key in keys:
         print(f"{key} ...", file=sys.stderr, flush=True)
-        results.append(bench_table(BY_KEY[key], seeds, args.quick))
+        results.append(bench_table(BY_KEY[key], seeds, args.quick, models))
     wall = time.perf_counter() - start
     text = report(results)
     print(text)
@@ -529,6 +559,7 @@ def main(argv=None) -> int:
                    "versions": {"python": platform.python_version(), "numpy": np.__version__,
                                 "pandas": pd.__version__, "scikit-learn": sklearn.__version__,
                                 "packages": {k: v[1] for k, v in PACKAGES.items()}},
+                   "engine": str(Path(__import__("engine").__file__).parent.parent),
                    "tables": results, "report": text}  # fmt: skip
         args.json.write_text(json.dumps(payload, indent=1, default=_json_default) + "\n")
     return 0

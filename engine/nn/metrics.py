@@ -78,7 +78,10 @@ class R2Score(Metric):
     name = "r2"
 
     def stats(self, y, a):
+        # in float64: the spread is later taken as squares - total**2 / n, which float32 sums
+        # over thousands of rows of a target far from 0 would swamp
         xp = array_module(a)
+        y = y.astype(xp.float64)
         error = a - y
         return xp.concatenate([y.sum(axis=0), (y * y).sum(axis=0), (error * error).sum(axis=0)])
 

@@ -230,7 +230,11 @@ class Sequential:
     # -- the computation the trainer drives --------------------------------------------------
 
     def forward(self, x, training: bool = False):
-        """Device ``x`` ``(n, in)`` -> the last layer's output ``(n, out)`` (a work buffer)."""
+        """Device ``x`` ``(n, in)`` -> the last layer's output ``(n, out)`` (a work buffer);
+        ``x`` of another dtype is converted to the model's (the layers' products write into
+        buffers of the model's dtype)."""
+        if x.dtype != self.dtype:
+            x = self.xp.asarray(x, dtype=self.dtype)
         for layer in self.layers:
             x = layer.forward(x, training)
         return x

@@ -197,3 +197,20 @@ def test_sparse_labels_are_checked_once_not_every_step(monkeypatch):
     y = np.arange(8) % 3
     _sparse_model().fit(X, y, batch_size=2, epochs=3, validation_data=(X, y), verbose=0)
     assert len(calls) == 2  # the training and the validation targets, 12 steps
+
+
+def test_inputs_of_another_dtype_are_taken_as_the_models():
+    """The Dense products write into buffers of the model's dtype: float64 rows given to a
+    float32 model must work, and give what the same rows in float32 give."""
+    model = Sequential([Dense(4, "relu", input_dim=3), Dense(1, "sigmoid")], device="cpu", seed=1)
+    model.compile(loss="binary_crossentropy", optimizer="adam")
+    model.build(3)
+    y = model.targets(Y[:, 0], len(Y))
+    x64 = X.astype(np.float64)
+    np.testing.assert_array_equal(model.forward(x64), model.forward(X).copy())
+    loss64, _ = model.compute_gradients(x64, y)
+    grads64 = model.gradients.copy()
+    loss32, _ = model.compute_gradients(X, y)
+    assert float(loss64) == float(loss32)
+    np.testing.assert_array_equal(grads64, model.gradients)
+    assert model.evaluate_device(x64, y) == model.evaluate_device(X, y)

@@ -57,3 +57,26 @@ def test_a_block_is_bounded_in_memory(monkeypatch):
     monkeypatch.setattr(step_module, "BLOCK_BYTES", 32 * 4 * (9 + 1 + 1) * 2)  # two batches
     *_, blocks = _train(X, True)
     assert blocks == 2
+
+
+def test_r2_sums_hold_for_targets_far_from_zero(monkeypatch):
+    """R² takes its spread as sum(y²) - sum(y)²/n: summed in float32 over a block of
+    thousands of rows of a target near 1,000 it would be swamped by rounding."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4000, 3)).astype(np.float32)
+    y = 1000.0 + x @ np.array([[1.0], [2.0], [0.5]]) + rng.standard_normal((4000, 1))
+    y = y.astype(np.float32)
+    results = []
+    for block in (1, 64):
+        monkeypatch.setattr(step_module, "BLOCK_BATCHES", block)
+        model = Sequential(device="cpu", seed=2)
+        model.add(Dense(8, activation="relu", input_dim=3))
+        model.add(Dense(1))
+        model.compile(loss="mse", optimizer="adam", metrics=["r2"])
+        trainer = Trainer(model, x, y, epochs=1, batch_size=64, seed=1)
+        list(trainer)
+        outputs = model.predict(x)
+        exact = 1 - ((y - outputs) ** 2).sum() / ((y - y.mean()) ** 2).sum()  # after the epoch
+        results.append(trainer.history["r2"][0])
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-6)
+    assert results[1] < exact  # the epoch's running figure trails the trained model's
