@@ -82,7 +82,7 @@ class TrainStep:
         if block != self._block:
             self._load_block(block, batch)
         lo = k * self.batch_size
-        hi = lo + min(self.batch_size, self.n - batch * self.batch_size)
+        hi = lo + self.rows(batch)
         loss, outputs = self.model.train_step(self._x_rows[lo:hi], self._y_rows[lo:hi])
         self.oblock[lo:hi] = outputs
         self.losses[batch] = loss
