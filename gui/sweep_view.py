@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 from engine.errors import UserError
 from engine.io.atomic import atomic_path
 from engine.runs import home
+from engine.search.lifeline import tied
 from engine.search.objective import monitor_for
 from engine.search.study import open_study
 from gui.dialogs import MODEL_FILTER
@@ -242,6 +243,10 @@ class SweepView(QWidget):
         env = QProcessEnvironment.systemEnvironment()
         paths = [str(ROOT), env.value("PYTHONPATH")] if env.contains("PYTHONPATH") else [str(ROOT)]
         env.insert("PYTHONPATH", os.pathsep.join(paths))
+        # the sweep ends when the app does, even killed: it waits for the end of its stdin,
+        # which QProcess holds open (engine.search.lifeline)
+        for name, value in tied({}).items():
+            env.insert(name, value)
         process.setProcessEnvironment(env)
         process.setWorkingDirectory(str(ROOT))
         process.readyReadStandardOutput.connect(self._read_stdout)

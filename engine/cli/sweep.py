@@ -38,8 +38,10 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from engine.search.lifeline import watch
     from engine.search.space import SearchSpace
 
+    watch()  # started by the app or a leader: stop when it ends
     if args.trials < 1 or args.jobs < 1:
         raise UserError("--trials and --jobs must be at least 1")
     space = SearchSpace.default().varied(*args.vary).fixing(*args.fix)
@@ -139,18 +141,19 @@ def _work(args, space) -> int:
     from engine.runs import home
     from engine.search.objective import run_trial
     from engine.search.study import open_study
-    from engine.search.sweep import parse_seconds, work
+    from engine.search.sweep import StopRequest, parse_seconds, work
 
     table, schema, data, base, direction = _inputs(args)
     study = open_study(args.study, direction, args.storage, args.pruner)
     folder = home.home() / "sweeps" / args.study
+    stop = StopRequest()
 
     def objective(trial):
         return run_trial(trial, table, schema, base, space, study=args.study, folder=folder,
-                         data=data)  # fmt: skip
+                         data=data, on_step=stop.check)  # fmt: skip
 
     try:
-        work(study, objective, args.trials, parse_seconds(args.timeout))
+        work(study, objective, args.trials, parse_seconds(args.timeout), stop=stop)
     except KeyboardInterrupt:
         return 130
     return 0

@@ -38,6 +38,7 @@ class RunRecorder(Callback):
         self._epoch_start = time.monotonic()
         self.t0: float | None = None  # when the trainer began, on time.monotonic()
         self._epoch_ends: tuple[list[int], list[float]] = ([], [])
+        self.finished = False  # finish() has recorded how the run ended
         job.trainer.add_callback(self)
 
     @classmethod
@@ -139,6 +140,7 @@ class RunRecorder(Callback):
             self.store.finish(self.run_id, status, **fields)
 
         self._guarded(record)
+        self.finished = True
 
     def model_saved(self, path) -> None:
         """The run's model file was written to ``path``."""

@@ -37,10 +37,13 @@ class ReportToTrial(Callback):
             self.model.stop_training = True
 
 
-def run_trial(trial, table, schema, base, space, *, study: str, folder: Path, data: dict):
+def run_trial(trial, table, schema, base, space, *, study: str, folder: Path, data: dict,
+              on_step=None):  # fmt: skip
     """Train trial ``trial`` and return its best validation value; raises
     ``optuna.TrialPruned`` when pruned. The run is recorded with tags ``sweep:STUDY`` and
-    ``trial:N``, and its model file is written to ``folder/trial-N.safetensors``."""
+    ``trial:N``, and its model file is written to ``folder/trial-N.safetensors``.
+    ``on_step(record)`` runs after each step; a ``KeyboardInterrupt`` from it stops the trial
+    (recorded as stopped)."""
     import optuna
 
     settings = space.settings(trial, base)
@@ -53,27 +56,28 @@ def run_trial(trial, table, schema, base, space, *, study: str, folder: Path, da
         tags=(f"sweep:{study}", f"trial:{trial.number}"),
     )  # fmt: skip
     recorder = recorder if isinstance(recorder, RunRecorder) else None
-    if recorder is not None:
-        trial.set_user_attr("run_id", recorder.run_id)
     try:
-        job.run()
+        if recorder is not None:
+            trial.set_user_attr("run_id", recorder.run_id)
+        job.run(on_step)
+        if reporter.pruned:
+            if recorder is not None:
+                recorder.finish("stopped")
+            raise optuna.TrialPruned(f"stopped at epoch {len(reporter.values)}")
+        if not reporter.values:
+            raise ValueError(f"the trial logged no {monitor}: keep a validation split")
+        best = max(reporter.values) if direction == "maximize" else min(reporter.values)
+        metrics = job.evaluate()
+        folder.mkdir(parents=True, exist_ok=True)
+        model = folder / f"trial-{trial.number}.safetensors"
+        extra = recorder.model_metadata() if recorder is not None else {}
+        job.save(model, metrics=metrics, extra_metadata=extra)
+        trial.set_user_attr("model", str(model))
+        if recorder is not None:
+            recorder.finish("completed", test_metrics=metrics, model_path=model)
     except BaseException as exc:
-        if recorder is not None:
-            recorder.finish("failed" if not isinstance(exc, KeyboardInterrupt) else "stopped")
+        # whenever it comes (Ctrl+C, the leader gone), the run says how it ended
+        if recorder is not None and not recorder.finished:
+            recorder.finish("stopped" if isinstance(exc, KeyboardInterrupt) else "failed")
         raise
-    if reporter.pruned:
-        if recorder is not None:
-            recorder.finish("stopped")
-        raise optuna.TrialPruned(f"stopped at epoch {len(reporter.values)}")
-    if not reporter.values:
-        raise ValueError(f"the trial logged no {monitor}: keep a validation split")
-    best = max(reporter.values) if direction == "maximize" else min(reporter.values)
-    metrics = job.evaluate()
-    folder.mkdir(parents=True, exist_ok=True)
-    model = folder / f"trial-{trial.number}.safetensors"
-    extra = recorder.model_metadata() if recorder is not None else {}
-    job.save(model, metrics=metrics, extra_metadata=extra)
-    trial.set_user_attr("model", str(model))
-    if recorder is not None:
-        recorder.finish("completed", test_metrics=metrics, model_path=model)
     return best

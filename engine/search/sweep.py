@@ -85,11 +85,18 @@ def run_workers(argv: list[str], jobs: int, device: str, study, on_progress=None
     """Start ``jobs`` workers (``gpu-trainer`` with ``argv`` and ``--worker``), report the
     study's progress every ``poll_s`` until they end; Ctrl+C stops them cleanly (their
     running trials are failed). Returns how many workers failed."""
+    from engine.search.lifeline import tied
+
     command = [sys.executable, "-m", "gui.launcher", *argv, "--worker"]
+    # each worker's stdin is a pipe held open here: it stops itself when this process ends,
+    # even by SIGKILL (engine.search.lifeline)
     workers = [
-        subprocess.Popen(command, env=worker_environment(i, jobs, device), stdin=subprocess.DEVNULL)
+        subprocess.Popen(
+            command, env=tied(worker_environment(i, jobs, device)), stdin=subprocess.PIPE
+        )  # fmt: skip
         for i in range(jobs)
     ]
+    previous = _stop_on_sigterm()
     try:
         while any(w.poll() is None for w in workers):
             if on_progress is not None:
@@ -102,9 +109,28 @@ def run_workers(argv: list[str], jobs: int, device: str, study, on_progress=None
         for w in workers:
             w.wait()
         raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        for w in workers:
+            w.stdin.close()
     if on_progress is not None:
         on_progress(progress(study))
     return sum(1 for w in workers if w.returncode not in (0, 130))
+
+
+def _stop_on_sigterm():
+    """Make SIGTERM stop the sweep as Ctrl+C does (the workers are stopped and waited for);
+    returns the handler it replaced, None where it cannot (not the main thread)."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # signal only works in the main thread
+        return None
+    return signal.SIG_DFL if previous is None else previous  # None: set outside Python
 
 
 class Surplus(Exception):
@@ -112,10 +138,54 @@ class Surplus(Exception):
     the study one short. The trial is failed at once, marked ``surplus``, and not counted."""
 
 
-def work(study, objective, trials: int, timeout: float | None, poll_s: float = 1.0) -> None:
+class StopRequest:
+    """A worker's SIGINT handler (Ctrl+C, the leader's stop, the lifeline). It only notes the
+    request; the worker stops where that is safe: between two training steps (the running
+    trial's objective calls :meth:`check`, the run is recorded as stopped and the trial
+    failed), or between trials. An interrupt raised anywhere, inside one of Optuna's writes to
+    the study say, could leave a trial running for good."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self, signum=None, frame=None) -> None:
+        if not self.requested:
+            import optuna
+
+            optuna.logging.set_verbosity(optuna.logging.ERROR)  # a stop is not a failure
+        self.requested = True
+
+    def check(self, *_) -> None:
+        """Raise ``KeyboardInterrupt`` where a stop was asked for."""
+        if self.requested:
+            raise KeyboardInterrupt
+
+    def install(self):
+        """Handle SIGINT; returns the handler it replaced, None where it cannot."""
+        try:
+            previous = signal.signal(signal.SIGINT, self)
+        except ValueError:  # not the main thread
+            return None
+        return signal.default_int_handler if previous is None else previous
+
+
+def work(study, objective, trials: int, timeout: float | None, poll_s: float = 1.0,
+         stop: StopRequest | None = None) -> None:  # fmt: skip
     """One worker's loop: trials until the study has ``trials`` (all workers together) or
     ``timeout`` seconds have passed. A worker out of trials waits while other workers' trials
-    run: when one of them dies, its trial is failed (heartbeat) and re-run here."""
+    run: when one of them dies, its trial is failed (heartbeat) and re-run here. SIGINT ends
+    it with ``KeyboardInterrupt`` at the next safe point (``stop``, which ``objective`` should
+    check between steps)."""
+    stop = stop or StopRequest()
+    previous = stop.install()
+    try:
+        _work_until_done(study, objective, trials, timeout, poll_s, stop)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _work_until_done(study, objective, trials, timeout, poll_s, stop: StopRequest) -> None:
     import optuna
     from optuna.study import MaxTrialsCallback
     from optuna.trial import TrialState
@@ -124,6 +194,7 @@ def work(study, objective, trials: int, timeout: float | None, poll_s: float = 1
     cap = MaxTrialsCallback(trials, states=counted)
 
     def capped(trial):
+        stop.check()  # asked during Optuna's ask: this trial fails, cleanly
         before = study.get_trials(deepcopy=False, states=counted)
         if sum(1 for t in before if t.number < trial.number) >= trials:
             trial.set_user_attr("surplus", True)
@@ -132,15 +203,21 @@ def work(study, objective, trials: int, timeout: float | None, poll_s: float = 1
             raise Surplus(f"trial {trial.number} is past the cap of {trials}")
         return objective(trial)
 
+    def stop_between_trials(study, trial):
+        if stop.requested:
+            study.stop()  # no next trial; the loop below raises
+
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
+        stop.check()
         optuna.storages.fail_stale_trials(study)
         left = None if deadline is None else deadline - time.monotonic()
         if left is not None and left <= 0:
             return
         if not cap_reached(study, trials):
-            study.optimize(capped, timeout=left, callbacks=[cap], gc_after_trial=False,
-                           catch=(Surplus,))  # fmt: skip
+            study.optimize(capped, timeout=left, callbacks=[cap, stop_between_trials],
+                           gc_after_trial=False, catch=(Surplus,))  # fmt: skip
+            stop.check()
             optuna.logging.set_verbosity(optuna.logging.WARNING)
             continue
         if not study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):

@@ -121,6 +121,31 @@ def test_stop_ends_a_long_sweep_quickly(sweep, window, qtbot):
     assert window.train_settings().epochs > 0
 
 
+def test_a_sweep_ends_with_the_app_that_started_it(sweep, qtbot):
+    """The leader waits for the end of the stdin the app holds open: when the app is gone
+    (here: the pipe closed, as a killed app's would be), the leader and its workers stop."""
+    import psutil
+
+    sweep.space_table.set_row("epochs", False, "400")
+    sweep.jobs_spin.setValue(2)
+    sweep.trials_spin.setValue(50)
+    assert sweep.start_sweep()
+    leader = psutil.Process(sweep.process.processId())
+    qtbot.waitUntil(lambda: sum(t.state.name == "RUNNING" for t in sweep.trials) == 2
+                    and len(leader.children()) == 2, timeout=60_000)  # fmt: skip
+    workers = leader.children()
+    codes = []
+    sweep.process.finished.connect(lambda code, _status: codes.append(code))
+    sweep.process.closeWriteChannel()
+    finished(sweep, qtbot, timeout=30_000)
+    assert codes == [130]  # interrupted, as by Ctrl+C
+    _, alive = psutil.wait_procs(workers, timeout=20)
+    assert not alive, "workers outlived their leader"
+    sweep.request_read()
+    qtbot.waitUntil(lambda: not any(t.state.name == "RUNNING" for t in sweep.trials),
+                    timeout=10_000)  # fmt: skip
+
+
 def test_parallel_coordinates_one_curve_per_completed_trial(qtbot):
     from types import SimpleNamespace
 
