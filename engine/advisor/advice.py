@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from engine.run.settings import scaled_learning_rate
+
 MIB = 1 << 20
 # on the fastest device, the smallest batch within this share of its best speed is recommended:
 # a larger batch then buys little speed and takes fewer optimizer steps per epoch
@@ -57,6 +59,9 @@ class Advice:
     training_rows: int = 0
     seconds: float = 0.0  # how long measuring took
     stopped: bool = False  # ended early by should_stop
+    # the learning rate to train the recommended batch with: the given settings' rate scaled
+    # from their batch size (engine.run.settings.scaled_learning_rate); None without a pick
+    learning_rate: float | None = None
 
     @property
     def recommended(self) -> Cell | None:
@@ -74,13 +79,16 @@ class Advice:
             "training_rows": self.training_rows,
             "seconds": round(self.seconds, 3),
             "stopped": self.stopped,
+            "learning_rate": self.learning_rate,
             "results": [cell.to_dict() for cell in self.results],
         }
 
 
-def recommend(results: list[Cell], training_rows: int, seconds: float, stopped: bool) -> Advice:
+def recommend(results: list[Cell], training_rows: int, seconds: float, stopped: bool,
+              rate: tuple[float, int] | None = None) -> Advice:  # fmt: skip
     """The fastest device (by its best samples/s) and, on it, the smallest batch size within
-    ``NEAR_BEST`` of that device's best speed; with the reason in words."""
+    ``NEAR_BEST`` of that device's best speed; with the reason in words. ``rate``: the
+    settings' ``(learning rate, batch size)``, scaled to the pick's batch in the advice."""
     measured = [c for c in results if c.measured]
     if not measured:
         why = "stopped before a measurement ended" if stopped else "no batch size could run"
@@ -95,19 +103,20 @@ def recommend(results: list[Cell], training_rows: int, seconds: float, stopped: 
         (c for c in on_device if c.samples_per_s >= NEAR_BEST * best.samples_per_s),
         key=lambda c: c.batch_size,
     )
-    message = _message(measured, best, pick) + _few_steps(pick.batch_size, training_rows)
+    message = _message(measured, best, pick)
+    learning_rate = None
+    if rate is not None:
+        learning_rate = scaled_learning_rate(rate[0], rate[1], pick.batch_size)
+        if pick.batch_size != rate[1]:
+            message += (
+                f" Scale the learning rate with the batch: {rate[0]:g} at batch {rate[1]} is "
+                f"{learning_rate:.3g} at {pick.batch_size}."
+            )
+    message += _few_steps(pick.batch_size, training_rows)
     if stopped:
         message = f"Stopped early; from what was measured so far. {message}"
-    return Advice(
-        pick.device,
-        pick.batch_size,
-        pick.label,
-        message,
-        list(results),
-        training_rows,
-        seconds,
-        stopped,
-    )
+    return Advice(pick.device, pick.batch_size, pick.label, message, list(results),
+                  training_rows, seconds, stopped, learning_rate)  # fmt: skip
 
 
 def _message(measured: list[Cell], best: Cell, pick: Cell) -> str:

@@ -163,7 +163,8 @@ class _Run:
         seconds = self.clock() - self.start
         self.fraction = 1.0
         self.report("done", force=True)
-        return recommend(self.results, len(self.data.x_train), seconds, self.stopped)
+        rate = (self.settings.learning_rate, self.settings.batch_size)
+        return recommend(self.results, len(self.data.x_train), seconds, self.stopped, rate)
 
     def measure(self, device: AdvisorDevice, size: int, deadline: float) -> Cell | None:
         """One cell; None when stopped before a single step was timed."""

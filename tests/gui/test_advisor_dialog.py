@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from PySide6.QtCore import Qt
 
 from engine.advisor import AdvisorDevice, cpu_device
@@ -48,10 +49,34 @@ def test_measure_then_apply_sets_device_and_batch_size(window, qtbot, breast_can
     after = panel.values()
     assert after["device"] == "cpu" and after["batch_size"] == dialog.advice.batch_size
     assert after["batch_size"] in (128, 256)
-    assert {k: v for k, v in after.items() if k not in ("device", "batch_size")} == {
-        k: v for k, v in before.items() if k not in ("device", "batch_size")
+    # the rate scaled with the batch (ticked by default): 2e-3 at 64 is 4e-3 at 128
+    assert dialog.scale_rate.isChecked()
+    scale = after["batch_size"] / before["batch_size"]
+    assert after["learning_rate"] == pytest.approx(before["learning_rate"] * scale, rel=1e-3)
+    assert dialog.advice.learning_rate == pytest.approx(after["learning_rate"], rel=1e-3)
+    assert "Scale the learning rate" in dialog.advice.message
+    assert "learning rate" in window.statusBar().currentMessage()
+    changed = ("device", "batch_size", "learning_rate")
+    assert {k: v for k, v in after.items() if k not in changed} == {
+        k: v for k, v in before.items() if k not in changed
     }
-    assert window.train_settings().batch_size == after["batch_size"]
+    settings = window.train_settings()
+    assert (settings.batch_size, settings.learning_rate) == (
+        after["batch_size"],
+        pytest.approx(after["learning_rate"]),
+    )
+
+
+def test_apply_keeps_the_rate_when_told_to(window, qtbot, breast_cancer):
+    assert window.load_csv(breast_cancer)
+    before = window.settings_panel.values()
+    dialog = _dialog(window, qtbot, [cpu_device()], 0.5, [256])
+    dialog.scale_rate.setChecked(False)
+    assert dialog.start()
+    qtbot.waitUntil(lambda: dialog.advice is not None, timeout=30_000)
+    assert dialog.apply()
+    after = window.settings_panel.values()
+    assert after["batch_size"] == 256 and after["learning_rate"] == before["learning_rate"]
 
 
 def test_apply_offers_a_second_gpu_in_the_device_box(window, qtbot, breast_cancer):

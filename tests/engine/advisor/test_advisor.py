@@ -24,7 +24,7 @@ from engine.cli.output import strict_json
 from engine.data import infer_schema, read_csv
 from engine.errors import GpuOutOfMemory, UserError
 from engine.run.prepare import prepare
-from engine.run.settings import LayerSpec, TrainSettings
+from engine.run.settings import LIMITS, LayerSpec, TrainSettings, scaled_learning_rate
 
 SETTINGS = TrainSettings(layers=[LayerSpec(16)], seed=0)
 GPU_UTIL = 55.0
@@ -167,6 +167,27 @@ def test_recommend_picks_by_numbers():
     nothing = recommend([Cell("cpu", "CPU", 32, error=OUT_OF_MEMORY)], 10, 1.0, False)
     assert nothing.device is None and nothing.batch_size is None
     assert nothing.message.startswith("No recommendation")
+
+
+def test_the_advice_scales_the_learning_rate_with_the_batch():
+    cells = [_cell("cpu", 32, 1_000), _cell("cpu", 256, 9_000)]
+    advice = recommend(cells, 10_000, 1.0, False, rate=(2e-3, 64))
+    assert advice.batch_size == 256 and advice.learning_rate == pytest.approx(8e-3)
+    assert "Scale the learning rate with the batch: 0.002 at batch 64 is 0.008 at 256." in (
+        advice.message
+    )
+    assert advice.to_dict()["learning_rate"] == pytest.approx(8e-3)
+    same = recommend([_cell("cpu", 64, 1_000)], 10_000, 1.0, False, rate=(2e-3, 64))
+    assert same.learning_rate == 2e-3 and "Scale the learning rate" not in same.message
+    assert recommend(cells, 10_000, 1.0, False).learning_rate is None  # no settings given
+
+
+def test_a_scaled_rate_stays_within_the_allowed_rates():
+    low, high = LIMITS["learning_rate"]
+    assert scaled_learning_rate(1e-3, 32, 64) == pytest.approx(2e-3)
+    assert scaled_learning_rate(2e-3, 64, 32) == pytest.approx(1e-3)
+    assert scaled_learning_rate(1.0, 1, 1 << 20) == high
+    assert scaled_learning_rate(2e-6, 1 << 20, 1) == low
 
 
 def test_the_cpu_beating_a_slow_gpu_is_said_plainly(data):
