@@ -73,10 +73,15 @@ def _inputs(args):
 
 
 def _lead(args, space) -> int:
+    from engine.io.atomic import atomic_path
     from engine.search.study import open_study
     from engine.search.sweep import parse_seconds, run_workers, surplus
 
     parse_seconds(args.timeout)  # a bad value is said here, not by every worker
+    out = args.out or args.data.with_suffix(".best.safetensors")
+    if not out.parent.is_dir():  # said now, not after the sweep
+        raise UserError(f"--out {out}: folder {out.parent} does not exist; create it or pick "
+                        "another")  # fmt: skip
     table, schema, _, _, direction = _inputs(args)  # fails here, once, for bad data
     args.study = args.study or f"{table.path.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     study = open_study(args.study, direction, args.storage, args.pruner)
@@ -96,8 +101,8 @@ def _lead(args, space) -> int:
         raise UserError(f"sweep {args.study!r}: no trial completed; see the messages above")
     best = study.best_trial
     trials = study.get_trials(deepcopy=False)
-    out = args.out or args.data.with_suffix(".best.safetensors")
-    shutil.copyfile(best.user_attrs["model"], out)
+    with atomic_path(out) as tmp:  # Ctrl+C or a full disk leave no partial model file
+        shutil.copyfile(best.user_attrs["model"], tmp)
     result = {
         "study": args.study, "storage": args.storage or "default",
         "trials": {s: sum(1 for t in trials if t.state.name == s and not surplus(t))

@@ -73,6 +73,7 @@ def test_the_median_pruner_stops_unpromising_trials(small_csv, home, tmp_path, c
         (["--vary", "wings=1..2"], "wings"),
         (["--pruner", "psychic"], "--pruner"),
         (["--trials", "0"], "--trials"),
+        (["--out", "no/such/folder/best.safetensors"], "no/such/folder does not exist"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(small_csv, home, capsys, extra, words):
