@@ -146,8 +146,13 @@ class ExportActions(QObject):
         if not path:
             return None
         path = Path(path).with_suffix(".png")
-        if not window.live.plots.grab().save(str(path), "PNG"):
-            window.show_error("Cannot export the plots", f"{path}: could not be written")
+        image = window.live.plots.grab()
+        try:
+            with atomic_path(path) as tmp:  # a failed write leaves no partial image
+                if not image.save(str(tmp), "PNG"):
+                    raise OSError("the image could not be encoded or written")
+        except (UserError, OSError) as exc:
+            window.show_error("Cannot export the plots", str(exc))
             return None
         return path
 

@@ -202,6 +202,11 @@ def test_export_plots_and_history(window, qtbot, breast_cancer, tmp_path):
     _train_to_end(window, qtbot)
     window.dialogs.save_path = lambda *_: str(tmp_path / "plots.png")
     assert window.exports.export_plots().stat().st_size > 1000
+    window.dialogs.save_path = lambda *_: str(tmp_path / "missing" / "plots.png")
+    assert window.exports.export_plots() is None  # said, and nothing half-written
+    assert window.errors[-1][0] == "Cannot export the plots" and "missing" in window.errors[-1][1]
+    assert [p.name for p in tmp_path.glob("*plots*")] == ["plots.png"]
+    window.errors.clear()
     window.dialogs.save_path = lambda *_: str(tmp_path / "history.csv")
     history = pd.read_csv(window.exports.export_history())
     epochs = history[history["epoch"].notna()]  # the other rows are hardware samples
