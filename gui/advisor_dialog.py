@@ -118,9 +118,10 @@ class AdvisorDialog(QDialog):
         self.scale_rate = QCheckBox("Scale the learning rate with the batch size")
         self.scale_rate.setObjectName("advisorScaleRate")
         self.scale_rate.setChecked(True)
-        self.scale_rate.setToolTip("Apply also multiplies the Training tab's learning rate by "
-                                   "new batch size / old batch size, the rule the defaults "
-                                   "follow (64 at 0.002 is 32 at 0.001)")  # fmt: skip
+        self.scale_rate.setToolTip("Apply also scales the Training tab's learning rate with "
+                                   "the batch size: by the square root of new / old for adam, "
+                                   "adamw and rmsprop, by new / old for sgd; at most 8× "
+                                   "either way")  # fmt: skip
         close_button = QPushButton("Close")
         close_button.clicked.connect(self.close)
 
@@ -211,7 +212,7 @@ class AdvisorDialog(QDialog):
         text = f"Applied the advisor's settings: {advice.label}, batch size {advice.batch_size}"
         if self.scale_rate.isChecked() and values["batch_size"] != advice.batch_size:
             rate = scaled_learning_rate(values["learning_rate"], values["batch_size"],
-                                        advice.batch_size)  # fmt: skip
+                                        advice.batch_size, values["optimizer"])  # fmt: skip
             text += f", learning rate {values['learning_rate']:g} → {rate:.3g}"
             values["learning_rate"] = rate
         values.update(device=_device_choice(panel, advice.device), batch_size=advice.batch_size)

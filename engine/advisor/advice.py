@@ -85,10 +85,11 @@ class Advice:
 
 
 def recommend(results: list[Cell], training_rows: int, seconds: float, stopped: bool,
-              rate: tuple[float, int] | None = None) -> Advice:  # fmt: skip
+              rate: tuple[float, int, str] | None = None) -> Advice:  # fmt: skip
     """The fastest device (by its best samples/s) and, on it, the smallest batch size within
     ``NEAR_BEST`` of that device's best speed; with the reason in words. ``rate``: the
-    settings' ``(learning rate, batch size)``, scaled to the pick's batch in the advice."""
+    settings' ``(learning rate, batch size, optimizer)``, scaled to the pick's batch in the
+    advice (``scaled_learning_rate``)."""
     measured = [c for c in results if c.measured]
     if not measured:
         why = "stopped before a measurement ended" if stopped else "no batch size could run"
@@ -106,7 +107,7 @@ def recommend(results: list[Cell], training_rows: int, seconds: float, stopped: 
     message = _message(measured, best, pick)
     learning_rate = None
     if rate is not None:
-        learning_rate = scaled_learning_rate(rate[0], rate[1], pick.batch_size)
+        learning_rate = scaled_learning_rate(rate[0], rate[1], pick.batch_size, rate[2])
         if pick.batch_size != rate[1]:
             message += (
                 f" Scale the learning rate with the batch: {rate[0]:g} at batch {rate[1]} is "

@@ -163,7 +163,7 @@ class _Run:
         seconds = self.clock() - self.start
         self.fraction = 1.0
         self.report("done", force=True)
-        rate = (self.settings.learning_rate, self.settings.batch_size)
+        rate = (self.settings.learning_rate, self.settings.batch_size, self.settings.optimizer)
         return recommend(self.results, len(self.data.x_train), seconds, self.stopped, rate)
 
     def measure(self, device: AdvisorDevice, size: int, deadline: float) -> Cell | None:

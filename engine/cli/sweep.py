@@ -82,6 +82,8 @@ def _lead(args, space) -> int:
     if not out.parent.is_dir():  # said now, not after the sweep
         raise UserError(f"--out {out}: folder {out.parent} does not exist; create it or pick "
                         "another")  # fmt: skip
+    if out.is_dir():
+        raise UserError(f"--out {out}: is a folder; give a file name inside it")
     table, schema, _, _, direction = _inputs(args)  # fails here, once, for bad data
     args.study = args.study or f"{table.path.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     study = open_study(args.study, direction, args.storage, args.pruner)
@@ -155,7 +157,7 @@ def _work(args, space) -> int:
 
     def objective(trial):
         return run_trial(trial, table, schema, base, space, study=args.study, folder=folder,
-                         data=data, on_step=stop.check)  # fmt: skip
+                         data=data, stop_check=stop.check)  # fmt: skip
 
     try:
         work(study, objective, args.trials, parse_seconds(args.timeout), stop=stop)

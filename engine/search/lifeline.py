@@ -19,7 +19,7 @@ import threading
 import time
 
 ENV = "GPU_TRAINER_LIFELINE"  # "stdin": the parent holds this process's stdin open
-GRACE_S = 10.0  # after the parent ended: how long a clean stop may take
+GRACE_S = 30.0  # after the parent ended: how long a clean stop may take
 EXIT_CODE = 130  # what an interrupted command returns
 
 

@@ -38,16 +38,19 @@ class ReportToTrial(Callback):
 
 
 def run_trial(trial, table, schema, base, space, *, study: str, folder: Path, data: dict,
-              on_step=None):  # fmt: skip
+              stop_check=None):  # fmt: skip
     """Train trial ``trial`` and return its best validation value; raises
     ``optuna.TrialPruned`` when pruned. The run is recorded with tags ``sweep:STUDY`` and
     ``trial:N``, and its model file is written to ``folder/trial-N.safetensors``.
-    ``on_step(record)`` runs after each step; a ``KeyboardInterrupt`` from it stops the trial
-    (recorded as stopped)."""
+    ``stop_check()`` runs between the trial's stages and after each step: a
+    ``KeyboardInterrupt`` from it stops the trial (its run recorded as stopped)."""
     import optuna
 
+    check = stop_check or _nothing
     settings = space.settings(trial, base)
-    job = TrainingJob(prepare(table, schema, settings), settings)
+    prepared = prepare(table, schema, settings)
+    check()
+    job = TrainingJob(prepared, settings)
     monitor, direction = monitor_for(job.data.task)
     reporter = ReportToTrial(trial, monitor)
     job.trainer.add_callback(reporter)
@@ -59,7 +62,9 @@ def run_trial(trial, table, schema, base, space, *, study: str, folder: Path, da
     try:
         if recorder is not None:
             trial.set_user_attr("run_id", recorder.run_id)
-        job.run(on_step)
+        check()
+        job.run(lambda _record: check())
+        check()
         if reporter.pruned:
             if recorder is not None:
                 recorder.finish("stopped")
@@ -81,3 +86,7 @@ def run_trial(trial, table, schema, base, space, *, study: str, folder: Path, da
             recorder.finish("stopped" if isinstance(exc, KeyboardInterrupt) else "failed")
         raise
     return best
+
+
+def _nothing() -> None:
+    pass

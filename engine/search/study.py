@@ -5,6 +5,7 @@ share (PostgreSQL: ``postgresql://user@host/db``). ``optuna-dashboard STORAGE`` 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import warnings
@@ -14,6 +15,8 @@ from engine.runs import home
 
 HEARTBEAT_S = 5
 GRACE_S = 20
+# how long a worker waits for another's write to an SQLite study (Python's default is 5 s)
+SQLITE_TIMEOUT_S = 60.0
 # Tests shorten both: "HEARTBEAT,GRACE" in seconds, e.g. "1,3"
 TIMING_ENV = "GPU_TRAINER_SWEEP_HEARTBEAT"
 PRUNERS = ("median", "hyperband", "none")
@@ -35,20 +38,52 @@ def storage(url: str | None = None):
     # the heartbeat is an "experimental" argument in Optuna; it is the documented way to fail
     # the trials of a dead worker, so its notice is not for the user's terminal
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    if url.startswith("sqlite:///"):
+        _write_ahead(url.removeprefix("sqlite:///"))
+        engine_kwargs = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
+    else:
+        engine_kwargs = {"pool_pre_ping": True}
     for attempt in range(4):
         try:
             return optuna.storages.RDBStorage(
-                url, heartbeat_interval=heartbeat, grace_period=grace,
-                engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite") else {},
+                url, heartbeat_interval=heartbeat, grace_period=grace, engine_kwargs=engine_kwargs,
             )  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - a bad URL, a server that does not answer
-            # workers that meet a new database together race to create its tables: retry
-            if attempt < 3 and ("already exists" in str(exc) or "duplicate key" in str(exc)):
+            # processes that meet a new database together (the workers; the app's first read
+            # and the leader) race to create its tables: the loser retries
+            if attempt < 3 and _lost_race(exc):
                 time.sleep(0.5 + attempt)
                 continue
             raise UserError(
                 f"the study storage {_safe(url)} cannot be used ({_first_line(exc)})"
             ) from None
+
+
+def _lost_race(exc: Exception) -> bool:
+    """Whether creating the storage failed because another process created it meanwhile: a
+    table or row that was not there a moment ago (SQLite, PostgreSQL)."""
+    from sqlalchemy.exc import IntegrityError
+
+    text = str(exc)
+    return isinstance(exc, IntegrityError) or any(
+        words in text for words in ("already exists", "duplicate key", "UNIQUE constraint")
+    )
+
+
+def _write_ahead(path: str) -> None:
+    """Put the SQLite file ``path`` in write-ahead-log mode (it stays so): readers (the app,
+    the leader's progress) then never block the workers' writes, nor they the readers."""
+    import sqlite3
+
+    if path in ("", ":memory:"):
+        return
+    try:
+        with contextlib.closing(sqlite3.connect(path, timeout=5.0)) as db:
+            # asking needs no lock; changing waits for the other connections, so once only
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.Error:  # busy, or a folder that cannot take the log's files: unchanged
+        pass
 
 
 def open_study(name: str, direction: str, url: str | None = None, pruner: str = "median"):

@@ -80,38 +80,46 @@ def progress(study) -> Progress:
                     best.value if best else None, best.number if best else None)  # fmt: skip
 
 
+# what else asks a process to stop: a service manager or `timeout` (SIGTERM, often to the
+# whole process group), a closed terminal or SSH session (SIGHUP)
+STOP_SIGNALS: tuple[int, ...] = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
 def run_workers(argv: list[str], jobs: int, device: str, study, on_progress=None,
                 poll_s: float = 1.0) -> int:  # fmt: skip
     """Start ``jobs`` workers (``gpu-trainer`` with ``argv`` and ``--worker``), report the
-    study's progress every ``poll_s`` until they end; Ctrl+C stops them cleanly (their
-    running trials are failed). Returns how many workers failed."""
+    study's progress every ``poll_s`` until they end; Ctrl+C, SIGTERM or SIGHUP stop them
+    cleanly (their running trials are failed) and are waited for. Returns how many workers
+    failed."""
     from engine.search.lifeline import tied
 
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
     command = [sys.executable, "-m", "gui.launcher", *argv, "--worker"]
-    # each worker's stdin is a pipe held open here: it stops itself when this process ends,
-    # even by SIGKILL (engine.search.lifeline)
-    workers = [
-        subprocess.Popen(
-            command, env=tied(worker_environment(i, jobs, device)), stdin=subprocess.PIPE
-        )  # fmt: skip
-        for i in range(jobs)
-    ]
-    previous = _stop_on_sigterm()
+    workers: list[subprocess.Popen] = []
+    previous = handle(STOP_SIGNALS, interrupt)
     try:
+        for i in range(jobs):
+            # each worker's stdin is a pipe held open here: it stops itself when this process
+            # ends, even by SIGKILL (engine.search.lifeline)
+            env = tied(worker_environment(i, jobs, device))
+            workers.append(subprocess.Popen(command, env=env, stdin=subprocess.PIPE))
         while any(w.poll() is None for w in workers):
             if on_progress is not None:
                 on_progress(progress(study))
             time.sleep(poll_s)
     except KeyboardInterrupt:
+        handle(STOP_SIGNALS, signal.SIG_IGN)  # the stop is under way: wait for the workers
         for w in workers:
-            if w.poll() is None:
-                w.send_signal(signal.SIGINT)
+            _ask_to_stop(w)
         for w in workers:
             w.wait()
         raise
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        restore(previous)
         for w in workers:
             w.stdin.close()
     if on_progress is not None:
@@ -119,18 +127,32 @@ def run_workers(argv: list[str], jobs: int, device: str, study, on_progress=None
     return sum(1 for w in workers if w.returncode not in (0, 130))
 
 
-def _stop_on_sigterm():
-    """Make SIGTERM stop the sweep as Ctrl+C does (the workers are stopped and waited for);
-    returns the handler it replaced, None where it cannot (not the main thread)."""
+def _ask_to_stop(worker: subprocess.Popen) -> None:
+    """SIGINT on POSIX; elsewhere the end of its stdin, which its lifeline takes as a stop."""
+    if worker.poll() is not None:
+        return
+    if os.name == "posix":
+        worker.send_signal(signal.SIGINT)
+    else:
+        worker.stdin.close()
 
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
 
-    try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # signal only works in the main thread
-        return None
-    return signal.SIG_DFL if previous is None else previous  # None: set outside Python
+def handle(signals, handler) -> dict:
+    """Set ``handler`` for each of ``signals``; returns the handlers replaced, for
+    :func:`restore` (none where it cannot: signals are the main thread's)."""
+    previous = {}
+    for number in signals:
+        try:
+            old = signal.signal(number, handler)
+        except ValueError:  # not the main thread
+            break
+        previous[number] = signal.SIG_DFL if old is None else old  # None: set outside Python
+    return previous
+
+
+def restore(previous: dict) -> None:
+    for number, old in previous.items():
+        signal.signal(number, old)
 
 
 class Surplus(Exception):
@@ -139,11 +161,11 @@ class Surplus(Exception):
 
 
 class StopRequest:
-    """A worker's SIGINT handler (Ctrl+C, the leader's stop, the lifeline). It only notes the
-    request; the worker stops where that is safe: between two training steps (the running
-    trial's objective calls :meth:`check`, the run is recorded as stopped and the trial
-    failed), or between trials. An interrupt raised anywhere, inside one of Optuna's writes to
-    the study say, could leave a trial running for good."""
+    """A worker's handler of SIGINT (Ctrl+C, the leader's stop, the lifeline), SIGTERM and
+    SIGHUP. It only notes the request; the worker stops where that is safe: between a trial's
+    stages and steps (the running trial's objective calls :meth:`check`: the run is recorded
+    as stopped and the trial failed), or between trials. An interrupt raised anywhere, inside
+    one of Optuna's writes to the study say, could leave a trial running."""
 
     def __init__(self) -> None:
         self.requested = False
@@ -160,29 +182,20 @@ class StopRequest:
         if self.requested:
             raise KeyboardInterrupt
 
-    def install(self):
-        """Handle SIGINT; returns the handler it replaced, None where it cannot."""
-        try:
-            previous = signal.signal(signal.SIGINT, self)
-        except ValueError:  # not the main thread
-            return None
-        return signal.default_int_handler if previous is None else previous
-
 
 def work(study, objective, trials: int, timeout: float | None, poll_s: float = 1.0,
          stop: StopRequest | None = None) -> None:  # fmt: skip
     """One worker's loop: trials until the study has ``trials`` (all workers together) or
     ``timeout`` seconds have passed. A worker out of trials waits while other workers' trials
-    run: when one of them dies, its trial is failed (heartbeat) and re-run here. SIGINT ends
-    it with ``KeyboardInterrupt`` at the next safe point (``stop``, which ``objective`` should
-    check between steps)."""
+    run: when one of them dies, its trial is failed (heartbeat) and re-run here. A stop signal
+    ends it with ``KeyboardInterrupt`` at the next safe point (``stop``, which ``objective``
+    should check between its stages and steps)."""
     stop = stop or StopRequest()
-    previous = stop.install()
+    previous = handle((signal.SIGINT, *STOP_SIGNALS), stop)
     try:
         _work_until_done(study, objective, trials, timeout, poll_s, stop)
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        restore(previous)
 
 
 def _work_until_done(study, objective, trials, timeout, poll_s, stop: StopRequest) -> None:

@@ -171,23 +171,30 @@ def test_recommend_picks_by_numbers():
 
 def test_the_advice_scales_the_learning_rate_with_the_batch():
     cells = [_cell("cpu", 32, 1_000), _cell("cpu", 256, 9_000)]
-    advice = recommend(cells, 10_000, 1.0, False, rate=(2e-3, 64))
-    assert advice.batch_size == 256 and advice.learning_rate == pytest.approx(8e-3)
-    assert "Scale the learning rate with the batch: 0.002 at batch 64 is 0.008 at 256." in (
+    advice = recommend(cells, 10_000, 1.0, False, rate=(2e-3, 64, "adamw"))
+    assert advice.batch_size == 256 and advice.learning_rate == pytest.approx(4e-3)  # sqrt(4)
+    assert "Scale the learning rate with the batch: 0.002 at batch 64 is 0.004 at 256." in (
         advice.message
     )
-    assert advice.to_dict()["learning_rate"] == pytest.approx(8e-3)
-    same = recommend([_cell("cpu", 64, 1_000)], 10_000, 1.0, False, rate=(2e-3, 64))
+    assert advice.to_dict()["learning_rate"] == pytest.approx(4e-3)
+    sgd = recommend(cells, 10_000, 1.0, False, rate=(1e-2, 64, "sgd"))
+    assert sgd.learning_rate == pytest.approx(4e-2)  # the ratio itself
+    same = recommend([_cell("cpu", 64, 1_000)], 10_000, 1.0, False, rate=(2e-3, 64, "adam"))
     assert same.learning_rate == 2e-3 and "Scale the learning rate" not in same.message
     assert recommend(cells, 10_000, 1.0, False).learning_rate is None  # no settings given
 
 
-def test_a_scaled_rate_stays_within_the_allowed_rates():
+def test_a_scaled_rate_stays_within_bounds():
     low, high = LIMITS["learning_rate"]
-    assert scaled_learning_rate(1e-3, 32, 64) == pytest.approx(2e-3)
-    assert scaled_learning_rate(2e-3, 64, 32) == pytest.approx(1e-3)
-    assert scaled_learning_rate(1.0, 1, 1 << 20) == high
-    assert scaled_learning_rate(2e-6, 1 << 20, 1) == low
+    assert scaled_learning_rate(1e-3, 32, 128, "adam") == pytest.approx(2e-3)
+    assert scaled_learning_rate(2e-3, 128, 32, "rmsprop") == pytest.approx(1e-3)
+    assert scaled_learning_rate(1e-3, 32, 64, "sgd") == pytest.approx(2e-3)
+    # a batch 1,024 times larger: at most 8 times the rate, whatever the optimizer
+    assert scaled_learning_rate(2e-3, 64, 65_536, "adamw") == pytest.approx(1.6e-2)
+    assert scaled_learning_rate(1e-2, 64, 65_536, "sgd") == pytest.approx(8e-2)
+    assert scaled_learning_rate(1e-2, 65_536, 64, "sgd") == pytest.approx(1.25e-3)
+    assert scaled_learning_rate(5.0, 1, 64, "sgd") == high
+    assert scaled_learning_rate(2e-6, 64, 1, "sgd") == low
 
 
 def test_the_cpu_beating_a_slow_gpu_is_said_plainly(data):

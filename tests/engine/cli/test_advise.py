@@ -28,8 +28,9 @@ def test_json_is_one_object_with_the_recommendation(sample_dir, capsys):
     assert out["device"] == "cpu" or out["device"].startswith("gpu:")  # as `train --device`
     assert f"batch size {out['batch_size']}:" in out["message"]
     assert out["budget_s"] == 1.0 and out["training_rows"] > 0
-    # the default rate (2e-3 at batch 64), scaled to the recommended batch
-    assert abs(out["learning_rate"] - 2e-3 * out["batch_size"] / 64) < 1e-12
+    # the default rate (2e-3 at batch 64 with adamw), scaled to the recommended batch
+    expected = min(8.0, max(1 / 8, (out["batch_size"] / 64) ** 0.5)) * 2e-3
+    assert abs(out["learning_rate"] - expected) < 1e-12
     cell = out["results"][0]
     assert cell["device"] == "cpu" and cell["batch_size"] == 32
     assert cell["samples_per_s"] > 0 and cell["epoch_s"] > 0

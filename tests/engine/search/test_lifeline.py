@@ -14,6 +14,7 @@ import optuna
 import psutil
 import pytest
 
+from engine.processes import alive
 from engine.runs.store import RunStore
 from engine.search.lifeline import ENV, EXIT_CODE, tied, watch
 from engine.search.study import default_storage
@@ -22,8 +23,10 @@ pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 
 # a child that waits to be stopped: "stopped" in its file when a KeyboardInterrupt reached it
 CHILD = """
-import sys, time
+import signal, sys, time
 from engine.search.lifeline import watch
+if sys.argv[3] == "background":  # started as a shell's background job: SIGINT ignored
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 assert watch(grace_s=float(sys.argv[2]))
 try:
     print("watching", flush=True)
@@ -60,14 +63,11 @@ def _env() -> dict:
 def _gone(pid: int, timeout: float) -> bool:
     """Whether ``pid`` ends within ``timeout`` s (a zombie no one has reaped yet counts)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
+    while alive(pid):
+        if time.monotonic() > deadline:
+            return False
         time.sleep(0.05)
-    return False
+    return True
 
 
 def test_a_child_stops_cleanly_when_its_killed_parent_goes(tmp_path):
@@ -87,11 +87,11 @@ def test_a_child_stops_cleanly_when_its_killed_parent_goes(tmp_path):
         parent.kill()
 
 
-def _cut_off(marker, grace: str, mode: str, **popen) -> tuple[int, float]:
+def _cut_off(marker, grace: str, mode: str) -> tuple[int, float]:
     """A tied CHILD, its pipe closed as its parent's end would: (exit code, seconds taken)."""
     command = [sys.executable, "-c", CHILD, str(marker), grace, mode]
     child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             env=tied(_env()), **popen)  # fmt: skip
+                             env=tied(_env()))  # fmt: skip
     try:
         assert child.stdout.readline().strip() == b"watching"
         began = time.monotonic()
@@ -109,8 +109,7 @@ def test_a_child_whose_stop_hangs_is_ended_after_the_grace(tmp_path):
 
 def test_a_child_started_in_the_background_still_stops(tmp_path):
     """A shell's background job starts with SIGINT ignored; a tied child must stop anyway."""
-    ignore = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # noqa: E731
-    code, _ = _cut_off(tmp_path / "child.txt", "30", "exit", preexec_fn=ignore)
+    code, _ = _cut_off(tmp_path / "child.txt", "30", "background")
     assert code == 7  # its own clean exit, not the grace's
     assert (tmp_path / "child.txt").read_text() == "stopped"
 
@@ -122,29 +121,25 @@ def test_a_process_no_one_tied_does_not_watch(monkeypatch):
 
 
 # -- a real sweep: its leader killed or stopped, its workers seen to end ---------------------
-def _leader(csv) -> subprocess.Popen:
+def _leader(csv) -> subprocess.Popen:  # in a process group of its own, with its workers
     argv = ["sweep", str(csv), "--trials", "50", "--jobs", "2", "--study", "tied",
             "--fix", "epochs=400", "--pruner", "none", "--device", "cpu"]  # fmt: skip
     command = [sys.executable, "-m", "gui.launcher", *argv]
     return subprocess.Popen(command, env=_env(), stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)  # fmt: skip
+                            text=True, start_new_session=True)  # fmt: skip
 
 
 def _running_workers(leader: subprocess.Popen) -> list[int]:
-    """The leader's two workers, once both are in a trial."""
+    """The leader's two workers, once both are training a trial (each has a running run)."""
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         assert leader.poll() is None, leader.stderr.read()
-        try:
-            study = optuna.load_study(study_name="tied", storage=default_storage())
-            running = study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
-        except KeyError:  # not created yet
-            running = []
-        workers = psutil.Process(leader.pid).children()
-        if len(running) == 2 and len(workers) == 2:
-            return [w.pid for w in workers]
+        workers = {w.pid for w in psutil.Process(leader.pid).children()}
+        training = {r["pid"] for r in RunStore().runs() if r["status"] == "running"}
+        if len(workers) == 2 and workers <= training:
+            return sorted(workers)
         time.sleep(0.2)
-    pytest.fail("the sweep never had both workers in a trial")
+    pytest.fail("the sweep never had both workers training")
 
 
 def _check_stopped(workers: list[int]) -> None:
@@ -160,16 +155,23 @@ def _check_stopped(workers: list[int]) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
-def test_workers_stop_when_their_leader_is_killed_or_terminated(small_csv, home, how):
+@pytest.mark.parametrize(
+    "how", ["SIGKILL", "SIGTERM", "SIGTERM to the group", "SIGHUP to the group"]
+)
+def test_workers_stop_when_their_leader_is_killed_or_stopped(small_csv, home, how):
     """SIGKILL: the workers see their pipe end and stop themselves. SIGTERM: the leader stops
-    them as Ctrl+C does, waits for them and says so."""
+    them as Ctrl+C does and waits for them. To the whole group (``timeout``, a service
+    manager, a closed terminal): every process stops cleanly."""
     leader = _leader(small_csv)
     try:
         workers = _running_workers(leader)
-        leader.send_signal(getattr(signal, how))
-        _, err = leader.communicate(timeout=30)
-        if how == "SIGTERM":
+        number = getattr(signal, how.split()[0])
+        if how.endswith("group"):
+            os.killpg(leader.pid, number)
+        else:
+            leader.send_signal(number)
+        _, err = leader.communicate(timeout=60)
+        if how != "SIGKILL":
             assert leader.returncode == 130, err
             assert "gpu-trainer sweep: interrupted" in err
             assert not [pid for pid in workers if psutil.pid_exists(pid)]  # waited for

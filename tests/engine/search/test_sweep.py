@@ -94,3 +94,41 @@ def test_missing_data_exits_2_with_one_line(home, tmp_path, capsys):
 @pytest.mark.parametrize("text, seconds", [("90", 90), ("90s", 90), ("10m", 600), ("1.5h", 5400)])
 def test_timeouts(text, seconds):
     assert parse_seconds(text) == seconds
+
+
+def test_the_default_study_file_is_in_write_ahead_mode(home):
+    """Readers (the app, the leader) must not block the workers' writes, nor wait on them."""
+    import sqlite3
+
+    from engine.search.study import open_study
+
+    open_study("wal", "maximize")
+    path = default_storage().removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_processes_that_open_a_new_study_file_together_all_succeed(home, tmp_path):
+    """The app's first read and the leader (or several workers) meet a new database at once;
+    the one that loses the race to create its tables must retry, not fail the sweep."""
+    import subprocess
+    import sys
+    import time
+
+    url = f"sqlite:///{tmp_path / 'new.sqlite'}"
+    start = time.time() + 3.0  # every process starts creating at the same instant
+    code = (
+        "import sys, time\n"
+        "from engine.search.study import open_study\n"
+        "time.sleep(max(0.0, float(sys.argv[2]) - time.time()))\n"
+        "open_study('race', 'maximize', sys.argv[1])\n"
+    )
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, url, str(start)], stderr=subprocess.PIPE, text=True
+        )  # fmt: skip
+        for _ in range(6)
+    ]
+    for process in processes:
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
