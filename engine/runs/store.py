@@ -18,6 +18,7 @@ import contextlib
 import json
 import math
 import os
+import random
 import socket
 import sqlite3
 import threading
@@ -108,18 +109,32 @@ class RunStore:
         db = _CONNECTIONS.__dict__.get(key)
         if db is not None:
             return db
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                return self._open(key)
+            except sqlite3.OperationalError as exc:
+                # processes opening a new store together: switching it to WAL can be refused
+                # at once (SQLite's way out of a deadlock) rather than waited for
+                if "locked" not in str(exc).lower() or time.monotonic() >= deadline:
+                    raise self._error(exc) from None
+                time.sleep(random.uniform(0.01, 0.1))
+            except (OSError, sqlite3.Error) as exc:
+                raise self._error(exc) from None
+
+    def _open(self, key) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
             db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(
-                "PRAGMA synchronous=NORMAL"
-            )  # with WAL: safe from crashes, no fsync a commit
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")  # with WAL: safe from crashes, no fsync
             db.execute("PRAGMA foreign_keys=ON")
             self._migrate(db)
-        except (OSError, sqlite3.Error) as exc:
-            raise self._error(exc) from None
+        except BaseException:
+            db.close()
+            raise
         _CONNECTIONS.__dict__[key] = db
         return db
 

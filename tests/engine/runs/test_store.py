@@ -10,6 +10,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -126,11 +127,24 @@ def test_a_store_from_a_newer_version_is_refused(tmp_path):
         RunStore(path).runs()
 
 
-def test_migrations_run_once_when_two_processes_open_a_new_store(tmp_path):
+def test_migrations_run_once_when_processes_open_a_new_store_together(tmp_path):
+    """Several processes (a sweep's workers, the app) create the store at the same instant:
+    each waits for or retries what another does (switching to WAL, migrating); none fails."""
     path = tmp_path / "runs.sqlite"
-    code = "import sys; from engine.runs.store import RunStore; RunStore(sys.argv[1]).runs()"
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(path)]) for _ in range(4)]
-    assert [p.wait() for p in procs] == [0, 0, 0, 0]
+    start = time.time() + 3.0
+    code = (
+        "import sys, time; from engine.runs.store import RunStore\n"
+        "time.sleep(max(0.0, float(sys.argv[2]) - time.time()))\n"
+        "RunStore(sys.argv[1]).runs()"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(path), str(start)], stderr=subprocess.PIPE, text=True
+        )  # fmt: skip
+        for _ in range(8)
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 8, errors
     assert RunStore(path).runs() == []
 
 
