@@ -41,6 +41,12 @@ each a few times, alternating, as the machine's other work moves single runs):
     git worktree add ../before 4a716b5
     python scripts/bench_quality.py --models ours --engine ../before
     python scripts/bench_quality.py --models ours
+
+A variant of our defaults against the MLP (``--set NAME=VALUE``, repeatable, changes one
+``TrainSettings`` field; ``layers`` takes ``UNITS[:ACTIVATION[:DROPOUT]],...``):
+
+    python scripts/bench_quality.py --models ours,mlp --tables breast_cancer --seeds 10 \
+        --set layers=64:elu,32:elu
 """
 
 from __future__ import annotations
@@ -251,6 +257,8 @@ def run_ours(task, train: pd.DataFrame, test: pd.DataFrame, target: str, seed: i
     test.to_csv(test_path, index=False)
     table = read_csv(train_path)
     settings = TrainSettings(seed=seed, test_split=0.0)
+    for name, value in OVERRIDES.items():
+        setattr(settings, name, value)
     start = time.perf_counter()
     schema = infer_schema(table.frame, target=target, source=table.name)
     wanted = "regression" if task == "regression" else "classification"
@@ -277,6 +285,49 @@ def run_ours(task, train: pd.DataFrame, test: pd.DataFrame, target: str, seed: i
     if task == "binary":
         return score(task, truth == 1, probabilities[:, 1]), seconds, info
     return score(task, truth, probabilities.argmax(axis=1)), seconds, info
+
+
+OVERRIDES: dict = {}  # TrainSettings fields that --set changes for "ours"
+
+
+def parse_override(spec: str) -> tuple[str, object]:
+    """``NAME=VALUE`` -> the ``TrainSettings`` field and its value, typed as the default is;
+    ``layers=64:elu,32:relu:0.1`` -> ``[LayerSpec(64, "elu"), LayerSpec(32, "relu", 0.1)]``."""
+    try:
+        return _parse_override(spec)
+    except ValueError as exc:
+        if str(exc).startswith("--set"):
+            raise
+        raise ValueError(f"--set {spec!r}: {exc}") from None
+
+
+def _parse_override(spec: str) -> tuple[str, object]:
+    from engine.run.settings import LayerSpec, TrainSettings
+
+    name, sep, text = spec.partition("=")
+    name, text = name.strip(), text.strip()
+    default = TrainSettings()
+    if not sep or not hasattr(default, name):
+        raise ValueError(f"--set {spec!r}: give NAME=VALUE, NAME a TrainSettings field")
+    if name == "layers":
+        layers = []
+        for part in text.split(","):
+            units, activation, dropout = (part.split(":") + ["relu", "0"][part.count(":") :])[:3]
+            layers.append(LayerSpec(int(units), activation or "relu", float(dropout)))
+        return name, layers
+    current = getattr(default, name)
+    words = {"none": None, "true": True, "yes": True, "on": True, "false": False, "no": False,
+             "off": False}  # fmt: skip
+    if text.lower() in words:
+        return name, words[text.lower()]
+    if isinstance(current, int):
+        return name, int(text)
+    if isinstance(current, float) or current is None:
+        try:
+            return name, float(text)
+        except ValueError:
+            return name, text
+    return name, text
 
 
 def _ignored(schema) -> list[str]:
@@ -527,6 +578,9 @@ def main(argv=None) -> int:
     parser.add_argument("--engine", type=Path,
                         help="measure the engine of another checkout (the folder holding its "
                              "engine/, e.g. a git worktree of an older commit)")  # fmt: skip
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="change one of our TrainSettings (repeatable), e.g. "
+                             "learning_rate=1e-3 or layers=64:elu,32:elu")  # fmt: skip
     args = parser.parse_args(argv)
     models = tuple(m.strip() for m in args.models.split(",") if m.strip())
     if not models or set(models) - set(MODELS):
@@ -535,6 +589,13 @@ def main(argv=None) -> int:
         if not (args.engine / "engine" / "__init__.py").is_file():
             parser.error(f"{args.engine} holds no engine/ package; give a checkout's top folder")
         sys.path.insert(0, str(args.engine.resolve()))
+    OVERRIDES.clear()
+    for spec in args.set:
+        try:
+            name, value = parse_override(spec)
+        except ValueError as exc:
+            parser.error(str(exc))
+        OVERRIDES[name] = value
     seeds = args.seeds or (2 if args.quick else 3)
     keys = [k.strip() for k in args.tables.split(",")] if args.tables else list(BY_KEY)
     unknown = [k for k in keys if k not in BY_KEY]
@@ -552,6 +613,8 @@ def main(argv=None) -> int:
     print(text)
     print(f"\n{seeds} seed(s){', quick' if args.quick else ''}; wall time {wall / 60:.1f} min "
           f"on {os.cpu_count()} CPU(s)")  # fmt: skip
+    if args.set:
+        print(f"ours with {'; '.join(args.set)}")
     if args.json:
         import sklearn
 
@@ -560,8 +623,11 @@ def main(argv=None) -> int:
                                 "pandas": pd.__version__, "scikit-learn": sklearn.__version__,
                                 "packages": {k: v[1] for k, v in PACKAGES.items()}},
                    "engine": str(Path(__import__("engine").__file__).parent.parent),
-                   "tables": results, "report": text}  # fmt: skip
-        args.json.write_text(json.dumps(payload, indent=1, default=_json_default) + "\n")
+                   "set": args.set, "tables": results, "report": text}  # fmt: skip
+        from engine.io.atomic import atomic_path
+
+        with atomic_path(args.json) as tmp:
+            tmp.write_text(json.dumps(payload, indent=1, default=_json_default) + "\n")
     return 0
 
 
