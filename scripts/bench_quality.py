@@ -302,27 +302,33 @@ def parse_override(spec: str) -> tuple[str, object]:
 
 
 def _parse_override(spec: str) -> tuple[str, object]:
+    import dataclasses
+
     from engine.run.settings import LayerSpec, TrainSettings
 
     name, sep, text = spec.partition("=")
     name, text = name.strip(), text.strip()
-    default = TrainSettings()
-    if not sep or not hasattr(default, name):
+    if not sep or name not in {f.name for f in dataclasses.fields(TrainSettings)}:
         raise ValueError(f"--set {spec!r}: give NAME=VALUE, NAME a TrainSettings field")
     if name == "layers":
         layers = []
         for part in text.split(","):
-            units, activation, dropout = (part.split(":") + ["relu", "0"][part.count(":") :])[:3]
+            fields = part.split(":")
+            if len(fields) > 3:
+                raise ValueError(f"layer {part!r}: give UNITS[:ACTIVATION[:DROPOUT]]")
+            units, activation, dropout = (fields + ["relu", "0"][len(fields) - 1 :])[:3]
             layers.append(LayerSpec(int(units), activation or "relu", float(dropout)))
         return name, layers
-    current = getattr(default, name)
+    current = getattr(TrainSettings(), name)
     words = {"none": None, "true": True, "yes": True, "on": True, "false": False, "no": False,
              "off": False}  # fmt: skip
     if text.lower() in words:
         return name, words[text.lower()]
-    if isinstance(current, int):
+    if isinstance(current, int) and not isinstance(current, bool):
         return name, int(text)
-    if isinstance(current, float) or current is None:
+    if isinstance(current, float):
+        return name, float(text)
+    if current is None:  # threshold: a number; anything else as it is
         try:
             return name, float(text)
         except ValueError:

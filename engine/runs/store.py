@@ -112,7 +112,7 @@ class RunStore:
         deadline = time.monotonic() + self.timeout
         while True:
             try:
-                return self._open(key)
+                return self._open(key, max(0.05, deadline - time.monotonic()))
             except sqlite3.OperationalError as exc:
                 # processes opening a new store together: switching it to WAL can be refused
                 # at once (SQLite's way out of a deadlock) rather than waited for
@@ -122,9 +122,9 @@ class RunStore:
             except (OSError, sqlite3.Error) as exc:
                 raise self._error(exc) from None
 
-    def _open(self, key) -> sqlite3.Connection:
+    def _open(self, key, timeout: float) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         try:
             db.row_factory = sqlite3.Row
             if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":

@@ -38,11 +38,7 @@ def storage(url: str | None = None):
     # the heartbeat is an "experimental" argument in Optuna; it is the documented way to fail
     # the trials of a dead worker, so its notice is not for the user's terminal
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    if url.startswith("sqlite:///"):
-        _write_ahead(url.removeprefix("sqlite:///"))
-        engine_kwargs = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
-    else:
-        engine_kwargs = {"pool_pre_ping": True}
+    engine_kwargs = _sqlite_kwargs(url)
     for attempt in range(4):
         try:
             return optuna.storages.RDBStorage(
@@ -57,6 +53,24 @@ def storage(url: str | None = None):
             raise UserError(
                 f"the study storage {_safe(url)} cannot be used ({_first_line(exc)})"
             ) from None
+
+
+def _sqlite_kwargs(url: str) -> dict:
+    """The engine's arguments for ``url``: for an SQLite file, write-ahead logging (set once in
+    the file) and the busy timeout, unless the URL says otherwise (``?timeout=``, a read-only
+    ``?mode=ro&uri=true``); for a server, a check of pooled connections before use."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - not a URL: RDBStorage says so, in one sentence
+        return {}
+    if parsed.get_backend_name() != "sqlite":
+        return {"pool_pre_ping": True}
+    database = parsed.database or ""
+    if database not in ("", ":memory:") and not {"mode", "uri"} & set(parsed.query):
+        _write_ahead(database)
+    return {} if "timeout" in parsed.query else {"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
 
 
 def _lost_race(exc: Exception) -> bool:
@@ -75,8 +89,6 @@ def _write_ahead(path: str) -> None:
     the leader's progress) then never block the workers' writes, nor they the readers."""
     import sqlite3
 
-    if path in ("", ":memory:"):
-        return
     try:
         with contextlib.closing(sqlite3.connect(path, timeout=5.0)) as db:
             # asking needs no lock; changing waits for the other connections, so once only

@@ -137,16 +137,23 @@ def _ask_to_stop(worker: subprocess.Popen) -> None:
         worker.stdin.close()
 
 
-def handle(signals, handler) -> dict:
+def handle(signals, handler, *, force: bool = False) -> dict:
     """Set ``handler`` for each of ``signals``; returns the handlers replaced, for
-    :func:`restore` (none where it cannot: signals are the main thread's)."""
+    :func:`restore` (none where it cannot: signals are the main thread's). A signal set to be
+    ignored (``nohup``'s SIGHUP) stays ignored unless ``force``."""
     previous = {}
-    for number in signals:
-        try:
-            old = signal.signal(number, handler)
-        except ValueError:  # not the main thread
-            break
-        previous[number] = signal.SIG_DFL if old is None else old  # None: set outside Python
+    try:
+        for number in signals:
+            old = signal.getsignal(number)
+            if old is signal.SIG_IGN and not force:
+                continue
+            signal.signal(number, handler)
+            previous[number] = signal.SIG_DFL if old is None else old  # None: set outside Python
+    except ValueError:  # not the main thread
+        pass
+    except BaseException:  # a signal between two of them: put back what was changed
+        restore(previous)
+        raise
     return previous
 
 
@@ -191,7 +198,9 @@ def work(study, objective, trials: int, timeout: float | None, poll_s: float = 1
     ends it with ``KeyboardInterrupt`` at the next safe point (``stop``, which ``objective``
     should check between its stages and steps)."""
     stop = stop or StopRequest()
-    previous = handle((signal.SIGINT, *STOP_SIGNALS), stop)
+    # SIGINT always: it is how the leader asks (a background start had it ignored)
+    previous = handle((signal.SIGINT,), stop, force=True)
+    previous.update(handle(STOP_SIGNALS, stop))
     try:
         _work_until_done(study, objective, trials, timeout, poll_s, stop)
     finally:

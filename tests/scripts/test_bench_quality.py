@@ -42,7 +42,11 @@ def test_a_setting_is_typed_as_its_default(bench, spec, name, value):
     assert bench.parse_override(spec) == (name, value)
 
 
-@pytest.mark.parametrize("spec", ["wings=2", "batch_size=many", "layers=wide:relu", "epochs"])
+@pytest.mark.parametrize(
+    "spec",
+    ["wings=2", "to_dict=3", "batch_size=many", "learning_rate=abc", "layers=wide:relu",
+     "layers=64:elu:0.1:zzz", "epochs"],
+)  # fmt: skip
 def test_a_bad_setting_exits_2_naming_it(bench, capsys, spec):
     with pytest.raises(SystemExit) as info:
         bench.main(["--set", spec, "--tables", "breast_cancer"])

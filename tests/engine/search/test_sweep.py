@@ -132,3 +132,27 @@ def test_processes_that_open_a_new_study_file_together_all_succeed(home, tmp_pat
     for process in processes:
         _, err = process.communicate(timeout=120)
         assert process.returncode == 0, err
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGHUP"), reason="POSIX signals")
+def test_an_ignored_stop_signal_stays_ignored_as_nohup_asks():
+    import signal
+
+    from engine.search.sweep import handle, restore
+
+    def stop(*_):
+        pass
+
+    before = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        previous = handle((signal.SIGHUP, signal.SIGTERM), stop)
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN  # nohup's choice kept
+        assert signal.getsignal(signal.SIGTERM) is stop
+        restore(previous)
+        assert signal.getsignal(signal.SIGTERM) is not stop
+        forced = handle((signal.SIGHUP,), stop, force=True)
+        assert signal.getsignal(signal.SIGHUP) is stop
+        restore(forced)
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, before)
