@@ -18,7 +18,18 @@ from PySide6.QtWidgets import (
 )
 
 from engine.run.model_factory import count_params
-from engine.run.settings import HIDDEN_ACTIVATIONS, LIMITS, LayerSpec, TrainSettings
+from engine.run.settings import (
+    HIDDEN_ACTIVATIONS,
+    LARGE_TABLE_ACTIVATION,
+    LIMITS,
+    SMALL_TABLE_ACTIVATION,
+    SMALL_TABLE_ROWS,
+    LayerSpec,
+    TrainSettings,
+)
+
+AUTO_TIP = (f"auto: {SMALL_TABLE_ACTIVATION} on a table under {SMALL_TABLE_ROWS:,} rows, else "
+            f"{LARGE_TABLE_ACTIVATION} (measured on real tables)")  # fmt: skip
 
 
 class ModelPanel(QWidget):
@@ -124,6 +135,7 @@ class ModelPanel(QWidget):
         activation.addItems(HIDDEN_ACTIVATIONS)
         known = row.activation in HIDDEN_ACTIVATIONS
         activation.setCurrentText(row.activation if known else TrainSettings().layers[0].activation)
+        activation.setToolTip(AUTO_TIP)
         activation.currentTextChanged.connect(self.changed)
         dropout = QDoubleSpinBox()
         dropout.setRange(*LIMITS["dropout"])

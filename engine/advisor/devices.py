@@ -54,7 +54,7 @@ class AdvisorDevice:
         Raises ``GpuOutOfMemory`` / ``MemoryError`` when the batch does not fit."""
         on_device = replace(settings, device=self.backend.device)
         model = build_model(data.n_inputs, data.n_outputs, data.task, on_device,
-                            numeric_inputs=data.n_numeric)  # fmt: skip
+                            numeric_inputs=data.n_numeric, table_rows=data.rows)  # fmt: skip
         return Trainer(
             model,
             data.x_train,

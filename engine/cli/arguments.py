@@ -9,9 +9,12 @@ from engine.errors import UserError
 from engine.run.settings import (
     CLASS_WEIGHTS,
     HIDDEN_ACTIVATIONS,
+    LARGE_TABLE_ACTIVATION,
     LR_SCHEDULES,
     NUMERIC_EMBEDDINGS,
     OPTIMIZERS,
+    SMALL_TABLE_ACTIVATION,
+    SMALL_TABLE_ROWS,
     LayerSpec,
     TrainSettings,
 )
@@ -36,7 +39,9 @@ def add_network_arguments(parser) -> None:
     layers = ",".join(str(layer.units) for layer in d.layers)
     parser.add_argument("--layers", default=layers, help=f"hidden units (default: {layers})")
     parser.add_argument("--activation", default=d.layers[0].activation,
-                        help=f"{', '.join(HIDDEN_ACTIVATIONS)} (default: %(default)s)")  # fmt: skip
+                        help=f"{', '.join(HIDDEN_ACTIVATIONS)} (default: %(default)s: "
+                             f"{SMALL_TABLE_ACTIVATION} on a table under {SMALL_TABLE_ROWS:,} "
+                             f"rows, else {LARGE_TABLE_ACTIVATION})")  # fmt: skip
     parser.add_argument("--dropout", type=float, default=d.layers[0].dropout)
     parser.add_argument("--optimizer", default=d.optimizer,
                         help=f"{', '.join(OPTIMIZERS)} (default: %(default)s)")  # fmt: skip

@@ -23,7 +23,12 @@ from engine.nn.trainer import Trainer
 from engine.run.evaluation import classification_report, regression_report
 from engine.run.model_factory import build_model, class_weights
 from engine.run.prepare import PreparedData
-from engine.run.settings import WARMUP_FRACTION, TrainSettings, effective_weight_decay
+from engine.run.settings import (
+    WARMUP_FRACTION,
+    TrainSettings,
+    effective_weight_decay,
+    resolve_activation,
+)
 from engine.run.versions import versions
 
 
@@ -40,13 +45,19 @@ class TrainingJob:
     def __init__(self, data: PreparedData, settings: TrainSettings | None = None):
         self.data = data
         self.settings = settings or TrainSettings()
+        # the settings say what is trained: an "auto" activation becomes the one this table
+        # gets (a new list; the layers given are not changed)
+        self.settings.layers = [
+            replace(layer, activation=resolve_activation(layer.activation, data.rows))
+            for layer in self.settings.layers
+        ]
         self.set_threshold(self.settings.threshold)  # UserError unless two classes
         weights = None
         if data.task != "regression":
             weights = class_weights(data.y_train, self.settings.class_weight)
         self.model = build_model(
             data.n_inputs, data.n_outputs, data.task, self._model_settings(), class_weights=weights,
-            numeric_inputs=data.n_numeric,
+            numeric_inputs=data.n_numeric, table_rows=data.rows,
         )  # fmt: skip
         has_val = len(data.x_val) > 0
         callbacks = []

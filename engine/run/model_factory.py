@@ -18,15 +18,17 @@ from engine.run.settings import (
     EMBEDDING_SIGMA,
     TrainSettings,
     head_for,
+    resolve_activation,
 )
 
 
 def build_model(
     n_inputs: int, n_outputs: int, task: str, settings: TrainSettings, class_weights=None,
-    numeric_inputs: int = 0,
+    numeric_inputs: int = 0, table_rows: int | None = None,
 ):  # fmt: skip
     """A compiled engine Sequential: the numeric embedding the settings ask for, the hidden
-    layers, then the head the task needs.
+    layers, then the head the task needs. A layer's "auto" activation is decided by
+    ``table_rows`` (:func:`~engine.run.settings.resolve_activation`).
 
     ``class_weights`` ``(classes,)``: each class's row weight in the classification loss
     (:func:`class_weights`), or None. ``numeric_inputs``: how many of the first inputs are
@@ -45,7 +47,7 @@ def build_model(
         model.add(
             Dense(
                 layer.units,
-                activation=layer.activation,
+                activation=resolve_activation(layer.activation, table_rows),
                 input_dim=n_inputs if i == 0 else None,
                 kernel_regularizer=penalty,
             )

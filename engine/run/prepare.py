@@ -64,6 +64,11 @@ class PreparedData:
         return self.x_train.shape[1]
 
     @property
+    def rows(self) -> int:
+        """The table's usable rows: training, validation and test together."""
+        return len(self.x_train) + len(self.x_val) + len(self.x_test)
+
+    @property
     def n_numeric(self) -> int:
         """How many of the first inputs are numeric columns (the preprocessing puts the
         scaled numbers first, one input each)."""

@@ -143,7 +143,7 @@ def test_layers_can_be_added_removed_and_reordered_with_a_live_count(window, bre
     panel.move_current(-1)
     assert [(r.units, r.activation, r.dropout) for r in panel.layers()] == [
         (4, "tanh", 0.25),
-        (10, "relu", 0.0),
+        (10, "auto", 0.0),  # a new layer: the default activation
     ]
     panel.table.selectRow(0)
     panel.remove_current()

@@ -130,7 +130,7 @@ def test_show_text(home, capsys):
         "178 rows × 14 columns",
         "learning_rate",
         "0.001",
-        "64 relu, 32 relu",
+        "64 auto, 32 auto",  # the default layers, as given
         "numpy",
         "1.26.4",
         "macro_f1",
