@@ -18,7 +18,15 @@ from PySide6.QtWidgets import (
 from engine.backend import get_backend, probe_gpu
 from engine.data.pipeline import network_io
 from engine.errors import UserError
-from engine.run.settings import LayerSpec, TrainSettings, head_for
+from engine.run.settings import (
+    AUTO_ACTIVATION,
+    LARGE_TABLE_ACTIVATION,
+    SMALL_TABLE_ACTIVATION,
+    SMALL_TABLE_ROWS,
+    LayerSpec,
+    TrainSettings,
+    head_for,
+)
 from gui.advisor_dialog import AdvisorLauncher
 from gui.controls import ControlsBar
 from gui.cv_view import CrossValidationLauncher
@@ -346,6 +354,15 @@ class MainWindow(QMainWindow):
             start_step=info.get("global_step", 0),
         )  # fmt: skip
         self.result_tabs.setCurrentWidget(self.live)
+        asked = [layer.activation for layer in self.model_panel.layers()]
+        if AUTO_ACTIVATION in asked and info.get("activations"):
+            chosen = ", ".join(info["activations"])
+            self.statusBar().showMessage(
+                f"Hidden layers: {chosen} ('auto' on a table of {info['rows']:,} rows: "
+                f"{SMALL_TABLE_ACTIVATION} under {SMALL_TABLE_ROWS:,}, else "
+                f"{LARGE_TABLE_ACTIVATION})",
+                15_000,
+            )
 
     def _on_progress(self, batch: dict) -> None:
         self.live.add_progress(batch)

@@ -162,6 +162,8 @@ class TrainingSession(QObject):
                 "steps_per_epoch": trainer.steps_per_epoch,
                 "global_step": trainer.global_step,
                 "t0": self._t0,
+                "activations": [layer.activation for layer in job.settings.layers],
+                "rows": job.data.rows,
             }
         )
         self._set_state("paused" if self._start_paused else "running")

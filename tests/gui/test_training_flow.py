@@ -322,3 +322,17 @@ def test_training_goes_on_when_the_run_store_is_damaged(window, qtbot, breast_ca
     assert titles.count("Run history unavailable") == 1
     assert "runs.sqlite is damaged" in dict(window.errors)["Run history unavailable"]
     assert window.controls.export_button.isEnabled()
+
+
+def test_the_auto_activation_says_what_it_chose(window, qtbot, breast_cancer):
+    """The Model tab says "auto"; the run trains ELU on this 569-row sample and says so."""
+    _ready(window, breast_cancer, epochs=2)
+    assert {layer.activation for layer in window.model_panel.layers()} == {"auto"}
+    summary = _train_to_end(window, qtbot)
+    assert summary["reason"] == "completed"
+    assert window.session.job.settings.layers[0].activation == "elu"
+    with qtbot.waitSignal(window.session.started, timeout=30_000):
+        qtbot.mouseClick(window.controls.train_button, CLICK)
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Hidden layers: elu, elu ('auto' on a table of 569 rows"), message
+    qtbot.waitUntil(lambda: not window.is_training(), timeout=30_000)
