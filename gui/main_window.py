@@ -354,8 +354,7 @@ class MainWindow(QMainWindow):
             start_step=info.get("global_step", 0),
         )  # fmt: skip
         self.result_tabs.setCurrentWidget(self.live)
-        asked = [layer.activation for layer in self.model_panel.layers()]
-        if AUTO_ACTIVATION in asked and info.get("activations"):
+        if AUTO_ACTIVATION in info.get("requested_activations", ()):
             chosen = ", ".join(info["activations"])
             self.statusBar().showMessage(
                 f"Hidden layers: {chosen} ('auto' on a table of {info['rows']:,} rows: "

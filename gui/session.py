@@ -163,6 +163,7 @@ class TrainingSession(QObject):
                 "global_step": trainer.global_step,
                 "t0": self._t0,
                 "activations": [layer.activation for layer in job.settings.layers],
+                "requested_activations": job.requested_activations,
                 "rows": job.data.rows,
             }
         )

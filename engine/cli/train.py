@@ -18,7 +18,7 @@ from engine.cli.arguments import (
 )
 from engine.cli.output import strict_json
 from engine.errors import UserError
-from engine.run.settings import TrainSettings
+from engine.run.settings import AUTO_ACTIVATION, TrainSettings
 
 KEEP_CHECKPOINTS = 3
 
@@ -214,8 +214,17 @@ def _summary(job, recorder) -> str:
     return run + (
         f"training {data.task} of {data.pipeline.target_name!r}: "
         f"{len(data.x_train):,} training rows, {data.n_inputs} inputs, "
-        f"{job.model.count_params():,} parameters on {backend.describe()}"
+        f"{job.model.count_params():,} parameters on {backend.describe()}; hidden layers "
+        + ", ".join(f"{layer.units} {layer.activation}" for layer in job.settings.layers)
+        + _auto_note(job)
     )
+
+
+def _auto_note(job) -> str:
+    """' (auto: a table of 178 rows)' where an "auto" activation was decided."""
+    if AUTO_ACTIVATION not in job.requested_activations:
+        return ""
+    return f" (auto: a table of {job.data.rows:,} rows)"
 
 
 def _report(result: dict) -> str:

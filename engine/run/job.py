@@ -46,7 +46,9 @@ class TrainingJob:
         self.data = data
         self.settings = settings or TrainSettings()
         # the settings say what is trained: an "auto" activation becomes the one this table
-        # gets (a new list; the layers given are not changed)
+        # gets. The caller's settings object is the job's (set_threshold writes to it too):
+        # it gets a new list of layers; the LayerSpec objects given are not changed
+        self.requested_activations = [layer.activation for layer in self.settings.layers]
         self.settings.layers = [
             replace(layer, activation=resolve_activation(layer.activation, data.rows))
             for layer in self.settings.layers

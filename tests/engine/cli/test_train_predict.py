@@ -31,6 +31,9 @@ def test_train_then_predict_in_subprocesses(sample_dir, tmp_path):
     result = _cli("train", sample_dir / "wine.csv", "--target", "cultivar", "--out", model, *FAST)
     assert result.returncode == 0, result.stderr
     assert "test accuracy" in result.stdout and "epoch 5/5" in result.stderr
+    # what the default "auto" activation chose for this 178-row table
+    assert "(auto: a table of 178 rows)" in result.stderr
+    assert "; hidden layers " in result.stderr and " elu" in result.stderr
     result = _cli("predict", model, sample_dir / "wine.csv", "--out", preds)
     assert result.returncode == 0, result.stderr
     out = pd.read_csv(preds)
